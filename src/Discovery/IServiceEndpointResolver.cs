@@ -1,0 +1,34 @@
+namespace Discovery;
+
+/// <summary>
+/// The current endpoints of Kubernetes Services, kept up to date by one watcher per Service that starts on first use
+/// and stops after an idle time.
+/// </summary>
+public interface IServiceEndpointResolver
+{
+    /// <summary>
+    /// Returns the current snapshot of a Service whose watcher has completed its initial sync. Takes no lock and
+    /// allocates nothing: this is the request path. Also marks the Service as in use (idle eviction).
+    /// </summary>
+    /// <returns><see langword="false"/> when no synced watcher exists yet: call <see cref="GetSnapshotAsync"/>.</returns>
+    bool TryGetSnapshot(ServiceKey service, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ServiceEndpointSnapshot? snapshot);
+
+    /// <summary>
+    /// Returns the current snapshot, starting the Service's watcher if needed and waiting (bounded by the initial sync
+    /// timeout) for its first list. A Service that does not exist yields a snapshot with
+    /// <see cref="ServiceEndpointSnapshot.ServiceExists"/> false.
+    /// </summary>
+    /// <exception cref="NamespaceNotAllowedException">The namespace is outside the allow-list.</exception>
+    /// <exception cref="KubernetesForbiddenException">RBAC refused the list and no fallback source was permitted.</exception>
+    /// <exception cref="KubernetesApiUnavailableException">The API could not be reached before the initial sync timed out.</exception>
+    ValueTask<ServiceEndpointSnapshot> GetSnapshotAsync(ServiceKey service, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Streams snapshots of a Service: the current one first (after the initial sync), then each change, until cancelled.
+    /// A slow consumer sees the latest snapshot, not every intermediate one.
+    /// </summary>
+    IAsyncEnumerable<ServiceEndpointSnapshot> WatchAsync(ServiceKey service, CancellationToken cancellationToken = default);
+
+    /// <summary>Calls <paramref name="onChange"/> with every new snapshot of a Service until the returned handle is disposed.</summary>
+    IDisposable Subscribe(ServiceKey service, Action<ServiceEndpointSnapshot> onChange);
+}

@@ -1,0 +1,84 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Discovery;
+
+/// <summary>Options of the discovery core, bound from the configuration section <c>Discovery</c>.</summary>
+public sealed class KubernetesDiscoveryOptions
+{
+    /// <summary>The configuration section the options bind from.</summary>
+    public const string SectionName = "Discovery";
+
+    /// <summary>The namespace of short names (<c>http://alpaca-prod/</c>). Default: the pod's own namespace (service-account file), then <c>default</c>.</summary>
+    public string? Namespace { get; set; }
+
+    /// <summary>The cluster DNS domain. Default <c>cluster.local</c>.</summary>
+    [Required]
+    public string ClusterDomain { get; set; } = "cluster.local";
+
+    /// <summary>The file holding the pod's namespace when running in a cluster.</summary>
+    public string ServiceAccountNamespacePath { get; set; } = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+    /// <summary>Where endpoints come from. Default <see cref="EndpointSourceKind.EndpointSlices"/>, falling back to Endpoints automatically.</summary>
+    public EndpointSourceKind Source { get; set; } = EndpointSourceKind.EndpointSlices;
+
+    /// <summary>Whether to fall back to core/v1 Endpoints when EndpointSlices are not served or not permitted. Default true.</summary>
+    public bool FallbackToEndpoints { get; set; } = true;
+
+    /// <summary>Which address of each endpoint to connect to. Default <see cref="AddressMode.Auto"/>.</summary>
+    public AddressMode AddressMode { get; set; } = AddressMode.Auto;
+
+    /// <summary>Whether endpoints that are not ready still receive traffic. Default false.</summary>
+    public bool IncludeNotReadyEndpoints { get; set; }
+
+    /// <summary>The port name used when a request names no port and the Service has several, none named like the scheme.</summary>
+    public string? DefaultPortName { get; set; }
+
+    /// <summary>A watcher unused for this long is stopped. Default 15 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long the first lookup of a Service waits for its initial list. Default 10 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan InitialSyncTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The server-side watch timeout asked for (jittered by up to 20 %). Default 5 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long past the watch timeout the client waits before declaring a silent stream dead. Default 30 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan WatchGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>First reconnect delay (jittered, exponential). Default 1 second.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Reconnect delay cap. Default 30 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A watcher whose last successful contact with the API is older than this is reported stale. Default 5 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Services (<c>name</c> or <c>name.namespace</c>) whose watchers start at application start.</summary>
+    public IList<string> PrewarmServices { get; } = [];
+
+    /// <summary>Namespaces requests may resolve Services in. Empty: every namespace the credentials can read.</summary>
+    public IList<string> AllowedNamespaces { get; } = [];
+
+    /// <summary>Pod label-selector targets for workloads without a Service: name → selector (for example <c>app=alpaca,env=prod</c>).</summary>
+    public IDictionary<string, string> PodSelectors { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether to fall back to the <c>&lt;SVC&gt;_SERVICE_HOST</c>/<c>_PORT</c> environment variables when the API cannot be used. Default false.</summary>
+    public bool UseEnvironmentVariableFallback { get; set; }
+
+    /// <summary>Whether to fall back to plain DNS (the cluster IP) when the API cannot be used. Default false.</summary>
+    public bool UseDnsFallback { get; set; }
+
+    /// <summary>A kubeconfig file to use instead of the in-cluster configuration.</summary>
+    public string? KubeconfigPath { get; set; }
+
+    /// <summary>The kubeconfig context to use.</summary>
+    public string? KubeconfigContext { get; set; }
+}
