@@ -298,6 +298,18 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Completes once every open watch has written all events queued for it so far (bounded by
+    /// the token): lets a test with a fake clock advance time only after the streams caught up.
+    /// </summary>
+    public async Task WaitForWatchesIdleAsync(CancellationToken cancellationToken = default)
+    {
+        while (!_store.AllWatchesIdle)
+        {
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Forgets the recorded requests.</summary>
     public void ClearRequests() => _requests.Clear();
 
