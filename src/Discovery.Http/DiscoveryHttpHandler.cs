@@ -252,10 +252,11 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 var started = Stopwatch.GetTimestamp();
                 statistics.Started();
                 client.Metrics.Started(service);
-                var timeout = client.Options.AttemptTimeout is { } attemptTimeout ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken) : null;
+                var attemptTimeout = client.Options.AttemptTimeout;
+                var timeout = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 try
                 {
-                    timeout?.CancelAfter(attemptTimeout);
+                    timeout?.CancelAfter(attemptTimeout!.Value);
                     response = await base.SendAsync(request, timeout?.Token ?? cancellationToken).ConfigureAwait(false);
                     outcome = (int)response.StatusCode >= 500 ? AttemptOutcome.ServerError : AttemptOutcome.Success;
                 }

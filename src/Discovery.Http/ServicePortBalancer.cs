@@ -53,7 +53,7 @@ internal sealed class ServicePortBalancer
     /// <param name="strict">Whether an avoided endpoint must never be picked (our own retries) rather than only preferably not (a new outer attempt).</param>
     public DestinationState? Pick(DestinationSet set, in LoadBalancingContext context, TriedEndpoints? avoid, bool strict)
     {
-        IReadOnlyList<DestinationState> candidates = GetCandidates(set);
+        var candidates = GetCandidates(set);
         if (avoid is { Count: > 0 })
         {
             var untried = Exclude(candidates, avoid);
