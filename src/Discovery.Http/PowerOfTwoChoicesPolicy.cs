@@ -67,6 +67,7 @@ public sealed class PowerOfTwoChoicesPolicy : ILoadBalancingPolicy
         return a;
     }
 
+    // An endpoint without a measurement yet is not known to be faster or slower than any other.
     private static bool IsClearlySlower(TimeSpan candidate, TimeSpan other)
-        => candidate - other >= SignificantLatencyDifference && candidate.Ticks >= other.Ticks * 2;
+        => other > TimeSpan.Zero && candidate - other >= SignificantLatencyDifference && candidate.Ticks >= other.Ticks * 2;
 }

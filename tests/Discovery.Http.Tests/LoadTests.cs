@@ -53,7 +53,8 @@ public sealed class LoadTests
         await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
         Assert.Empty(failures);
-        Assert.Equal(total, backends[0].Requests + backends[1].Requests + backends[2].Requests);
+        // A request cut off by the kill may have reached the dying pod before it was sent again elsewhere.
+        Assert.InRange(backends[0].Requests + backends[1].Requests + backends[2].Requests, total, total + 8);
         await backends[0].DisposeAsync();
         await backends[2].DisposeAsync();
     }

@@ -39,7 +39,8 @@ public sealed class OptionsTests
             s => s.AddHttpClient("bad").AddKubernetesDiscovery(o => o.PassiveHealth.MaxEjectedShare = 2),
             configuration: new Dictionary<string, string?> { ["Discovery:Http:LoadBalancingPolicy"] = "LeastRequestsPlease" });
 
-        var error = Assert.Throws<OptionsValidationException>(() => services.Get<IStartupValidator>().Validate());
+        var error = Assert.Throws<AggregateException>(() => services.Get<IStartupValidator>().Validate());
+        Assert.All(error.InnerExceptions, e => Assert.IsType<OptionsValidationException>(e));
 
         Assert.Contains("Discovery:Http:LoadBalancingPolicy (every client) is 'LeastRequestsPlease'", error.Message, StringComparison.Ordinal);
         Assert.Contains("Discovery:Http:PassiveHealth:MaxEjectedShare (client 'bad')", error.Message, StringComparison.Ordinal);

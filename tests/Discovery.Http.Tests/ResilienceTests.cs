@@ -24,14 +24,14 @@ public sealed class ResilienceTests
         var outer = new UriRecorder();
         await using var services = TestServices.Create(s => s.AddHttpClient("resilient")
             .AddKubernetesDiscovery(o => o.PassiveHealth.Enabled = false)
-            .AddHttpMessageHandler(() => outer)
             .AddStandardResilienceHandler(o =>
             {
                 o.Retry.MaxRetryAttempts = 3;
                 o.Retry.Delay = TimeSpan.Zero;
                 o.Retry.BackoffType = DelayBackoffType.Constant;
                 o.Retry.UseJitter = false;
-            }));
+            })
+            .Services.AddHttpClient("resilient").AddHttpMessageHandler(() => outer));
         services.Resolver.Publish(Alpaca, [.. backends.Select(b => FakeEndpointResolver.Endpoint(b))]);
 
         using var response = await services.Client("resilient").GetAsync("http://alpaca-prod/api?x=1", TestContext.Current.CancellationToken);

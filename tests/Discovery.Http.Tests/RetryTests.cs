@@ -98,15 +98,19 @@ public sealed class RetryTests
         services.Resolver.Publish(Alpaca, FakeEndpointResolver.Endpoint(failing), FakeEndpointResolver.Endpoint(good));
         var client = services.Client("r");
 
-        using var get = await client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken);
-        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
-        Assert.Equal(1, failing.Requests);
-
-        // The rotation is back at the failing endpoint: a POST gets its 503, not a second send.
+        // A POST gets the failing endpoint's 503, not a second send.
         using var post = await client.PostAsync("http://alpaca-prod/", new StringContent("x"), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, post.StatusCode);
-        Assert.Equal(2, failing.Requests);
+        Assert.Equal(0, good.Requests);
+
+        using var first = await client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken);
         Assert.Equal(1, good.Requests);
+
+        // The rotation is back at the failing endpoint: the GET is sent again, to the other one.
+        using var second = await client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(2, failing.Requests);
+        Assert.Equal(2, good.Requests);
     }
 
     [Fact]
