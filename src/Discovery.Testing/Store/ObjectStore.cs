@@ -19,6 +19,7 @@ internal sealed class ObjectStore
     private int _logCount;
     private long _revision;
     private long _compactedRevision;
+    private TaskCompletionSource _watchCountChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ObjectStore(int retainedEvents)
     {
@@ -253,6 +254,7 @@ internal sealed class ObjectStore
 
             var subscription = new WatchSubscription(type, @namespace, start);
             _subscriptions[type].Add(subscription);
+            SignalWatchCountLocked();
             return new WatchStart(subscription, backlog, null, _compactedRevision);
         }
     }
@@ -262,6 +264,7 @@ internal sealed class ObjectStore
         lock (_gate)
         {
             _subscriptions[subscription.Type].Remove(subscription);
+            SignalWatchCountLocked();
         }
     }
 
@@ -287,6 +290,22 @@ internal sealed class ObjectStore
         {
             return [.. _subscriptions.Values.SelectMany(list => list)];
         }
+    }
+
+    /// <summary>Completes the next time a watch opens or closes.</summary>
+    public Task WatchCountChanged(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return _watchCountChanged.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void SignalWatchCountLocked()
+    {
+        var changed = _watchCountChanged;
+        _watchCountChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
     }
 
     private static string Key(ResourceType type, string @namespace, string name) => type.Namespaced ? @namespace + "/" + name : name;
