@@ -122,6 +122,39 @@ public sealed class LocalCluster : IAsyncDisposable
         };
         await _admin.CoreV1.CreateNamespacedServiceAsync(body: service, namespaceParameter: @namespace, cancellationToken: cancellationToken);
         await _admin.CoreV1.CreateNamespacedEndpointsAsync(body: endpoints, namespaceParameter: @namespace, cancellationToken: cancellationToken);
+        await MirrorEndpointsAsync(@namespace, serviceName, external, cancellationToken);
+    }
+
+    // In a cluster the EndpointSlice mirroring controller copies hand-made Endpoints of a selectorless Service into
+    // an EndpointSlice. The demo plays that controller's part when the API server it talks to has none.
+    private async Task MirrorEndpointsAsync(string @namespace, string serviceName, PodServer external, CancellationToken cancellationToken)
+    {
+        var existing = await _admin.DiscoveryV1.ListNamespacedEndpointSliceAsync(
+            namespaceParameter: @namespace, labelSelector: "kubernetes.io/service-name=" + serviceName, cancellationToken: cancellationToken);
+        if (existing.Items.Count > 0)
+        {
+            return;
+        }
+
+        var mirrored = new V1EndpointSlice
+        {
+            ApiVersion = "discovery.k8s.io/v1",
+            Kind = "EndpointSlice",
+            Metadata = new V1ObjectMeta
+            {
+                Name = serviceName + "-m9q4t",
+                NamespaceProperty = @namespace,
+                Labels = new Dictionary<string, string>
+                {
+                    ["kubernetes.io/service-name"] = serviceName,
+                    ["endpointslice.kubernetes.io/managed-by"] = "endpointslicemirroring-controller.k8s.io",
+                },
+            },
+            AddressType = "IPv4",
+            Endpoints = [new V1Endpoint { Addresses = [external.Address.ToString()], Conditions = new V1EndpointConditions { Ready = true } }],
+            Ports = [new Discoveryv1EndpointPort { Name = "http", Port = external.Port, Protocol = "TCP" }],
+        };
+        await _admin.DiscoveryV1.CreateNamespacedEndpointSliceAsync(body: mirrored, namespaceParameter: @namespace, cancellationToken: cancellationToken);
     }
 
     /// <summary>Creates an ExternalName Service: a cluster-local alias for a DNS name outside the cluster.</summary>

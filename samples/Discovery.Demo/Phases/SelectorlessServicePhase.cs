@@ -28,6 +28,7 @@ public sealed class SelectorlessServicePhase : IDemoPhase
 
         var external = await context.Cluster.StartExternalServerAsync(ExternalName, IPAddress.Parse("127.0.0.41"), cancellationToken);
         console.Say($"A Service '{ServiceName}' with no selector, and an Endpoints object listing {external.Address}:{external.Port} ({ExternalName}).");
+        console.Say("Kubernetes mirrors hand-made Endpoints into an EndpointSlice; Discovery reads either.");
         await context.Cluster.CreateSelectorlessServiceAsync("default", ServiceName, 80, external, cancellationToken);
 
         await using var traffic = context.StartTraffic(Target);

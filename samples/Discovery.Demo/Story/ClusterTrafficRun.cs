@@ -88,7 +88,7 @@ public sealed class ClusterTrafficRun
 
         var report = new DemoReport(results);
         _console.Heading("Summary");
-        _console.Table(["CALLS", "", "RESULT", "FIGURES"], [.. results.Select(p => (IReadOnlyList<string>)[p.Phase, p.Passed ? "PASS" : "FAIL", p.Result, p.Figures])]);
+        _console.Table(["CALLS", "STATUS", "RESULT", "FIGURES"], [.. results.Select(p => (IReadOnlyList<string>)[p.Phase, p.Passed ? "PASS" : "FAIL", p.Result, p.Figures])]);
         return report;
     }
 }

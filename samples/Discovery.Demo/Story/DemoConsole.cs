@@ -28,6 +28,9 @@ public sealed class DemoConsole
     /// <summary>Writes one line of narration.</summary>
     public void Say(string text) => _out.WriteLine("  " + text);
 
+    /// <summary>Writes an empty line.</summary>
+    public void Blank() => _out.WriteLine();
+
     /// <summary>Writes a line that reports a measurement or an outcome.</summary>
     public void Report(bool good, string text) => _out.WriteLine((good ? "  ✔ " : "  ✘ ") + text);
 

@@ -80,7 +80,8 @@ public sealed class DemoContext
     public static string ShortName(string pod)
     {
         ArgumentNullException.ThrowIfNull(pod);
-        var dash = pod.LastIndexOf('-');
-        return dash < 0 ? pod : pod[(dash + 1)..];
+        // Only names shaped like a Deployment's pods (<name>-<env>-<hash>-<id>); other servers keep their names.
+        var parts = pod.Split('-');
+        return parts.Length >= 4 ? parts[^1] : pod;
     }
 }

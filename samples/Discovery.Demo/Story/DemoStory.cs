@@ -117,9 +117,9 @@ public sealed class DemoStory
     {
         _console.Heading("Summary");
         _console.Table(
-            ["PHASE", "", "RESULT", "FIGURES"],
+            ["PHASE", "STATUS", "RESULT", "FIGURES"],
             [.. report.Phases.Select(p => (IReadOnlyList<string>)[p.Phase, p.Passed ? "PASS" : "FAIL", p.Result, p.Figures])]);
-        _console.Say(string.Empty);
+        _console.Blank();
         var failed = report.Phases.Count(p => !p.Passed);
         _console.Report(report.AllPassed, report.AllPassed ? $"All {report.Phases.Count} phases behaved." : $"{failed} of {report.Phases.Count} phases did not behave.");
     }
