@@ -37,8 +37,9 @@ public static class EndpointWatchCommand
         await host.StartAsync(stop.Token);
         var resolver = host.Services.GetRequiredService<IServiceEndpointResolver>();
 
-        // In emulator mode the scripted changes run beside the watch; by default the tool stops once all are shown.
-        var count = arguments.Count ?? (arguments.Emulator && arguments.Duration is null ? EmulatorScenario.LineCount : int.MaxValue);
+        // In emulator mode the scripted changes run beside the watch; unless --count says otherwise, the tool stops once
+        // all are shown (--duration still caps the run).
+        var count = arguments.Count ?? (arguments.Emulator ? EmulatorScenario.LineCount : int.MaxValue);
         var changes = scenario?.PlayAsync(arguments.Interval, stop.Token) ?? Task.CompletedTask;
 
         var table = new EndpointTable(serviceName);

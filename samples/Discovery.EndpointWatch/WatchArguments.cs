@@ -18,7 +18,8 @@ public sealed record WatchArguments
           --context <name>       The kubeconfig context.
           --emulator             Start the embedded Kubernetes API emulator with a sample Service and make a few
                                  changes to it, so the tool can be seen working without a cluster.
-          --count <n>            Stop after printing n lines (the initial list counts as one).
+          --count <n>            Stop after printing n lines (the initial list counts as one); with
+                                 --emulator the default is the scripted scenario's 6 lines.
           --duration <seconds>   Stop after this long.
           --interval <seconds>   With --emulator: the pause between staged changes (default 1).
           -h, --help             Show this text.

@@ -7,11 +7,14 @@ public class EndpointWatchTests
     [Fact]
     public async Task Emulator_mode_prints_the_initial_set_and_each_change()
     {
-        Assert.True(WatchArguments.TryParse(["--emulator", "--interval", "0", "--duration", "30"], out var arguments, out var error), error);
+        Assert.True(WatchArguments.TryParse(["--emulator", "--interval", "0"], out var arguments, out var error), error);
         var output = new StringWriter();
         var errors = new StringWriter();
 
-        var exitCode = await EndpointWatchCommand.RunAsync(arguments, output, errors, TestContext.Current.CancellationToken);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
+
+        var exitCode = await EndpointWatchCommand.RunAsync(arguments, output, errors, deadline.Token);
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         TestContext.Current.TestOutputHelper?.WriteLine(output.ToString());
