@@ -310,6 +310,9 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>Watch lines queued and not yet written (e.g. while watches are stalled).</summary>
+    internal int PendingWatchItems => _store.PendingWatchItems;
+
     /// <summary>Forgets the recorded requests.</summary>
     public void ClearRequests() => _requests.Clear();
 

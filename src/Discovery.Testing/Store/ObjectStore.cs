@@ -296,6 +296,18 @@ internal sealed class ObjectStore
         }
     }
 
+    /// <summary>Events queued on open watches and not yet written.</summary>
+    public int PendingWatchItems
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _subscriptions.Values.Sum(list => list.Sum(w => w.Pending));
+            }
+        }
+    }
+
     /// <summary>Snapshot of all open watches (for faults).</summary>
     public IReadOnlyList<WatchSubscription> OpenWatches()
     {

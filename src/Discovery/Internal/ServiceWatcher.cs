@@ -211,13 +211,16 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         if (ReferenceEquals(informer, _serviceInformer) && FindService() is { } service && !IsExternalName(service))
         {
             // The endpoint watch starts only once the Service exists: a host that names no Service costs one watch.
-            StartInformer(ref _endpointInformer, EndpointQuery(_context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices));
-            if (service.Spec?.Selector is not { Count: > 0 } && _endpointInformer?.Query.Resource == WatchedResource.EndpointSlices)
+            var resource = _context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices;
+            if (service.Spec?.Selector is not { Count: > 0 } && resource == WatchedResource.EndpointSlices && _endpointInformer is null)
             {
                 // A selectorless Service's hand-made Endpoints reach slices only through the mirroring controller,
-                // which not every cluster runs: read the Endpoints too and use them when no slice exists.
+                // which not every cluster runs: read the Endpoints too and use them when no slice exists. Started
+                // first, so that the slices never publish an empty set without it.
                 StartInformer(ref _mirrorInformer, EndpointQuery(WatchedResource.Endpoints));
             }
+
+            StartInformer(ref _endpointInformer, EndpointQuery(resource));
         }
 
         await RebuildAsync(cancellationToken).ConfigureAwait(false);
