@@ -19,6 +19,8 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly List<Task> _loops = [];
     private ResourceInformer? _serviceInformer;
     private ResourceInformer? _endpointInformer;
+    private ResourceInformer? _mirrorInformer;
+    private volatile bool _mirrorFailed;
     private ServiceEndpointSnapshot? _snapshot;
     private Action<ServiceEndpointSnapshot>[] _subscribers = [];
     private long _version;
@@ -210,6 +212,12 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         {
             // The endpoint watch starts only once the Service exists: a host that names no Service costs one watch.
             StartInformer(ref _endpointInformer, EndpointQuery(_context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices));
+            if (service.Spec?.Selector is not { Count: > 0 } && _endpointInformer?.Query.Resource == WatchedResource.EndpointSlices)
+            {
+                // A selectorless Service's hand-made Endpoints reach slices only through the mirroring controller,
+                // which not every cluster runs: read the Endpoints too and use them when no slice exists.
+                StartInformer(ref _mirrorInformer, EndpointQuery(WatchedResource.Endpoints));
+            }
         }
 
         await RebuildAsync(cancellationToken).ConfigureAwait(false);
@@ -223,6 +231,18 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     void IResourceInformerOwner.OnFailure(ResourceInformer informer, Exception error)
     {
+        if (ReferenceEquals(informer, _mirrorInformer))
+        {
+            // The mirror is a best effort: its failure must not hold back the slices.
+            if (!_mirrorFailed && !informer.HasSynced)
+            {
+                _mirrorFailed = true;
+                _ = RebuildAsync(_stopping.Token);
+            }
+
+            return;
+        }
+
         _lastError = error;
         _failing = true;
         if (_synced)
@@ -362,6 +382,19 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         {
             source = EndpointSourceKind.EndpointSlices;
             endpoints = KubernetesObjectConverter.FromSlices(endpointInformer.Objects.Values.OfType<V1EndpointSlice>());
+            if (_mirrorInformer is { } mirror && !_mirrorFailed)
+            {
+                if (!mirror.HasSynced)
+                {
+                    return null;
+                }
+
+                if (endpoints.IsEmpty)
+                {
+                    source = EndpointSourceKind.Endpoints;
+                    endpoints = KubernetesObjectConverter.FromEndpoints(mirror.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name));
+                }
+            }
         }
 
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
