@@ -77,7 +77,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     {
         ArgumentNullException.ThrowIfNull(request);
         var uri = request.RequestUri;
-        if (uri is null || !uri.IsAbsoluteUri || uri.HostNameType != UriHostNameType.Dns)
+        // IP literals never name a Service; "_port.name" hosts are Basic rather than Dns because of the underscore.
+        if (uri is null || !uri.IsAbsoluteUri || uri.HostNameType is not (UriHostNameType.Dns or UriHostNameType.Basic))
         {
             return base.SendAsync(request, cancellationToken);
         }
