@@ -33,7 +33,16 @@ if (arguments.UsesRealCluster)
 {
     var settings = new DemoApplicationSettings { KubeconfigPath = arguments.KubeconfigPath, KubeconfigContext = arguments.Context };
     var run = new ClusterTrafficRun(console, settings, arguments.Duration ?? TimeSpan.FromSeconds(30), pacing);
-    return (await run.RunAsync(cancellation.Token)).ExitCode;
+    try
+    {
+        return (await run.RunAsync(cancellation.Token)).ExitCode;
+    }
+    catch (Microsoft.Extensions.Options.OptionsValidationException e)
+    {
+        // A wrong --kubeconfig or context shows up as Discovery's startup validation: say so, without a stack trace.
+        Console.Error.WriteLine(e.Message);
+        return 1;
+    }
 }
 
 // A bounded run also bounds start-up and a stuck phase: whatever is not done by then counts as failed.

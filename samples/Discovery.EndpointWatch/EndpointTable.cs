@@ -40,6 +40,20 @@ public sealed class EndpointTable
         return line.ToString().TrimEnd();
     }
 
+    /// <summary>
+    /// Whether <paramref name="snapshot"/> differs in anything the table shows from the last one formatted. The resolver
+    /// may publish a new snapshot for a change this table does not show (the Service object's resourceVersion, a
+    /// re-list that found the same set); like an unchanged row, such snapshots are not worth a line.
+    /// </summary>
+    public bool ShowsChange(ServiceEndpointSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return _previous is null
+            || _previous.ServiceExists != snapshot.ServiceExists
+            || _previous.Source != snapshot.Source
+            || !Fingerprint(_previous).SetEquals(Fingerprint(snapshot));
+    }
+
     /// <summary>The usable endpoints as <c>address:port</c>, comma-separated; <c>&lt;none&gt;</c> when there are none.</summary>
     public static string FormatEndpoints(ServiceEndpointSnapshot snapshot)
     {
@@ -95,6 +109,9 @@ public sealed class EndpointTable
         changes.AddRange(previous.Endpoints.Where(e => !after.ContainsKey(e.Address)).Select(e => "-" + Describe(e)));
         return changes.Count == 0 ? "(no endpoint change)" : string.Join("; ", changes);
     }
+
+    private static HashSet<string> Fingerprint(ServiceEndpointSnapshot snapshot) =>
+        [.. snapshot.Endpoints.Select(e => $"{e.Address}|{State(e)}|{string.Join(',', e.Ports.Select(p => p.Port))}|{snapshot.UsableEndpoints.Contains(e)}")];
 
     private static string Describe(ServiceEndpoint endpoint) => endpoint.PodName is null ? endpoint.Address : $"{endpoint.Address} ({endpoint.PodName})";
 

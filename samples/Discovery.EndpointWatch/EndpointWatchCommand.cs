@@ -51,6 +51,11 @@ public static class EndpointWatchCommand
         {
             await foreach (var snapshot in resolver.WatchAsync(service, stop.Token))
             {
+                if (!table.ShowsChange(snapshot))
+                {
+                    continue;
+                }
+
                 await output.WriteLineAsync(table.Format(snapshot, Stopwatch.GetElapsedTime(started)));
                 await output.FlushAsync(stop.Token);
                 scenario?.OnPrinted(snapshot);

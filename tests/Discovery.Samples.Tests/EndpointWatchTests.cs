@@ -38,4 +38,22 @@ public class EndpointWatchTests
         Assert.Contains(lines, line => line.Contains("+127.0.0.14", StringComparison.Ordinal));
         Assert.Contains(lines, line => line.Contains("-127.0.0.11", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void A_snapshot_that_changes_nothing_shown_is_not_a_new_line()
+    {
+        var endpoint = new ServiceEndpoint("127.0.0.11", System.Net.Sockets.AddressFamily.InterNetwork, [new EndpointPort("http", 8080, "TCP", null)], isReady: true, isServing: true, isTerminating: false, podName: "alpaca-prod-7c9f6-hx2lq");
+        var first = Snapshot(1, endpoint);
+        var table = new EndpointTable("alpaca-prod");
+        Assert.True(table.ShowsChange(first));
+        table.Format(first, TimeSpan.Zero);
+
+        Assert.False(table.ShowsChange(Snapshot(2, endpoint)));
+        var notReady = new ServiceEndpoint("127.0.0.11", System.Net.Sockets.AddressFamily.InterNetwork, endpoint.Ports, isReady: false, isServing: false, isTerminating: false, podName: endpoint.PodName);
+        Assert.True(table.ShowsChange(Snapshot(3, notReady)));
+        Assert.Contains("127.0.0.11 (alpaca-prod-7c9f6-hx2lq) ready→not-ready", table.Format(Snapshot(3, notReady), TimeSpan.FromSeconds(2)), StringComparison.Ordinal);
+    }
+
+    private static ServiceEndpointSnapshot Snapshot(long version, params ServiceEndpoint[] endpoints) =>
+        new(new ServiceKey("default", "alpaca-prod"), serviceExists: true, serviceInfo: null, EndpointSourceKind.EndpointSlices, [.. endpoints], version, null, DateTimeOffset.UnixEpoch);
 }
