@@ -149,7 +149,7 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         var type = ResourceTypes.ForModel(typeof(T));
         try
         {
-            var decoded = ObjectPipeline.Decode(type, JsonNode.Parse(KubernetesJson.Serialize(obj)));
+            var decoded = ObjectPipeline.FromModel(type, obj);
             var metadata = decoded["metadata"] as JsonObject ?? [];
             var @namespace = type.Namespaced ? metadata["namespace"]?.GetValue<string>() is { Length: > 0 } ns ? ns : "default" : "";
             if (type.Namespaced)

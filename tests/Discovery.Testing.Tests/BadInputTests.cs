@@ -89,6 +89,31 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task Unknown_fields_are_dropped_or_rejected_by_field_validation()
+    {
+        await using var emulator = await TestEmulator.StartAsync();
+        const string body = """{"metadata":{"name":"x","bogus":1},"addressType":"IPv4","endpoints":[{"addresses":["10.1.0.1"],"extra":true}]}""";
+
+        var (strict, strictBody) = await SendAsync(emulator, "POST", Slices + "?fieldValidation=Strict", body, "application/json");
+        var (dropped, droppedBody) = await SendAsync(emulator, "POST", Slices, body, "application/json");
+
+        Assert.Equal(HttpStatusCode.BadRequest, strict);
+        Assert.Equal("strict decoding error: unknown field \"metadata.bogus\", unknown field \"endpoints[0].extra\"", strictBody["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Created, dropped);
+        Assert.Null(droppedBody["metadata"]!["bogus"]);
+        Assert.Null(droppedBody["endpoints"]![0]!["extra"]);
+    }
+
+    [Fact]
+    public async Task Post_to_a_named_object_gets_405()
+    {
+        var (status, body) = await SendAsync("POST", Slices + "/x", "{}", "application/json");
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, status);
+        Assert.Equal("MethodNotAllowed", body["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Oversized_body_gets_413()
     {
         var big = "{\"metadata\":{\"name\":\"x\",\"annotations\":{\"a\":\"" + new string('x', 4 * 1024 * 1024) + "\"}}}";

@@ -129,6 +129,15 @@ internal sealed class ApiRequestHandler
             case ["apis", "discovery.k8s.io", "v1"] when isGet:
                 await ResponseWriter.WriteNodeAsync(context, 200, DiscoveryDocuments.DiscoveryResources(), pretty).ConfigureAwait(false);
                 return;
+            case ["openapi", "v3"] when isGet:
+                await ResponseWriter.WriteNodeAsync(context, 200, DiscoveryDocuments.OpenApiIndex(), pretty).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "api", "v1"] when isGet:
+                await ResponseWriter.WriteNodeAsync(context, 200, DiscoveryDocuments.OpenApiGroupVersion(""), pretty).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "apis", "discovery.k8s.io", "v1"] when isGet:
+                await ResponseWriter.WriteNodeAsync(context, 200, DiscoveryDocuments.OpenApiGroupVersion("discovery.k8s.io"), pretty).ConfigureAwait(false);
+                return;
         }
 
         var route = ApiRoute.Parse(segments) ?? throw StatusBodies.UnknownPath();
@@ -170,7 +179,7 @@ internal sealed class ApiRequestHandler
                 await DeleteCollectionAsync(context, route, pretty).ConfigureAwait(false);
                 break;
             default:
-                throw StatusBodies.MethodNotSupported(route.Type, verb);
+                throw new ApiException(405, StatusBodies.Failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", []));
         }
     }
 
@@ -440,7 +449,7 @@ internal sealed class ApiRequestHandler
         }
 
         var body = await ReadJsonAsync(context, patchTypes: false).ConfigureAwait(false);
-        var node = ObjectPipeline.Decode(route.Type, body);
+        var node = DecodeWithFieldValidation(context, route.Type, body);
         var @namespace = route.Namespace ?? "";
         if (route.Type.Namespaced)
         {
@@ -479,6 +488,30 @@ internal sealed class ApiRequestHandler
         return result.Stored!;
     }
 
+    /// <summary>Decodes a body, applying <c>fieldValidation</c>: Strict rejects unknown fields with 400, Warn answers with Warning headers.</summary>
+    private static JsonObject DecodeWithFieldValidation(HttpContext context, ResourceType type, JsonNode? body)
+    {
+        var mode = context.Request.Query["fieldValidation"].ToString();
+        if (mode.Length > 0 && mode is not ("Strict" or "Warn" or "Ignore"))
+        {
+            throw StatusBodies.BadRequest($"fieldValidation: Unsupported value: \"{mode}\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+        }
+
+        var unknown = mode is "Strict" or "Warn" ? new List<string>() : null;
+        var node = ObjectPipeline.Decode(type, body, unknown);
+        if (unknown is { Count: > 0 })
+        {
+            if (mode == "Strict")
+            {
+                throw StatusBodies.BadRequest("strict decoding error: " + string.Join(", ", unknown.Select(f => $"unknown field \"{f}\"")));
+            }
+
+            context.Response.Headers.Append("Warning", unknown.Select(f => $"299 - \"unknown field \\\"{f}\\\"\"").ToArray());
+        }
+
+        return node;
+    }
+
     private void EnsureNamespaceExists(string @namespace)
     {
         if (_store.Get(ResourceTypes.Namespaces, "", @namespace) is null)
@@ -490,7 +523,7 @@ internal sealed class ApiRequestHandler
     private async Task UpdateAsync(HttpContext context, ApiRoute route, bool pretty)
     {
         var body = await ReadJsonAsync(context, patchTypes: false).ConfigureAwait(false);
-        var node = ObjectPipeline.Decode(route.Type, body);
+        var node = DecodeWithFieldValidation(context, route.Type, body);
         var bodyName = node["metadata"]?["name"]?.GetValue<string>() ?? "";
         if (bodyName != route.Name)
         {
