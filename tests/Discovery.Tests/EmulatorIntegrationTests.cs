@@ -218,6 +218,23 @@ public class EmulatorIntegrationTests
     }
 
     [Fact]
+    public async Task Slices_that_may_be_listed_but_not_watched_fall_back_to_endpoints()
+    {
+        await using var harness = await EmulatorHarness.StartAsync();
+        harness.Emulator.Access.Deny("demo", "endpointslices", "watch");
+
+        await harness.Resolver.GetSnapshotAsync(Alpaca, Token);
+
+        await Eventually.True(
+            () => harness.Resolver.TryGetSnapshot(Alpaca, out var s) && s.Source == EndpointSourceKind.Endpoints && Usable(s).SequenceEqual(["10.1.0.11", "10.1.0.12"]),
+            "the watcher switches to Endpoints");
+        var endpoints = Fixtures.AlpacaEndpoints();
+        endpoints.Subsets[0].NotReadyAddresses = null;
+        harness.Emulator.Apply(endpoints);
+        await Eventually.True(() => harness.Resolver.TryGetSnapshot(Alpaca, out var s) && s.UsableEndpoints.Length == 2 && s.NotReadyCount == 0, "Endpoints changes are watched");
+    }
+
+    [Fact]
     public async Task Forbidden_services_name_the_verb_resource_and_namespace()
     {
         await using var harness = await EmulatorHarness.StartAsync();
