@@ -73,6 +73,23 @@ public class EmulatorIntegrationTests
     }
 
     [Fact]
+    public async Task Quiet_watches_that_the_server_ends_without_a_line_are_resumed_without_errors()
+    {
+        // Real time on purpose: the server ends each watch after timeoutSeconds of its own clock, with zero lines.
+        await using var harness = await EmulatorHarness.StartAsync(o => { o.WatchTimeout = TimeSpan.FromSeconds(1); o.WatchGracePeriod = TimeSpan.FromSeconds(3); }, realTime: true);
+        await harness.Resolver.GetSnapshotAsync(Alpaca, Token);
+        var lists = harness.Lists("endpointslices");
+
+        await Eventually.True(() => harness.Watches("endpointslices") >= 3, "the quiet watch is renewed twice");
+        MakeTwelveNotReady(harness);
+
+        await Eventually.True(() => Shows(harness, After), "the renewed watch still delivers");
+        Assert.Equal(lists, harness.Lists("endpointslices"));
+        Assert.DoesNotContain(harness.Logs.Collector.GetSnapshot(), r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
+        Assert.False(harness.Resolver.GetWatcherStatuses().Single().IsStale);
+    }
+
+    [Fact]
     public async Task Dropped_streams_resume_and_catch_up()
     {
         await using var harness = await SyncedAsync();
