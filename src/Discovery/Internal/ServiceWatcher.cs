@@ -31,7 +31,8 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private volatile bool _synced;
     private volatile bool _failing;
     private volatile Exception? _lastError;
-    private volatile DiscoveryException? _fault;
+    // A factory, not an instance: concurrent callers each get their own exception (a thrown instance's stack trace is mutated).
+    private volatile Func<DiscoveryException>? _fault;
     private volatile bool _initialSyncTimedOut;
     private bool _endpointsFallbackFrom403;
     private int _fallbackLogged;
@@ -117,7 +118,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return fallback;
         }
 
-        throw _fault as Exception ?? new KubernetesApiUnavailableException(Key, timeout, _lastError);
+        throw _fault?.Invoke() ?? new KubernetesApiUnavailableException(Key, timeout, _lastError);
     }
 
     public bool TryAddSubscriber(Action<ServiceEndpointSnapshot> subscriber)
@@ -273,12 +274,14 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             var (resource, group) = query.Resource == WatchedResource.Endpoints && _endpointsFallbackFrom403
                 ? ("endpointslices", "discovery.k8s.io")
                 : (query.ResourceName, query.ApiGroup);
-            _fault = new KubernetesForbiddenException(Key, "list", resource, group, forbidden.ServerMessage, error);
+            var serverMessage = forbidden.ServerMessage;
+            _fault = () => new KubernetesForbiddenException(Key, "list", resource, group, serverMessage, error);
             _initialOutcome.TrySetResult();
         }
         else if (error is KubernetesStatusException { StatusCode: 401 })
         {
-            _fault = new KubernetesApiUnavailableException(Key, _context.TimeProvider.GetElapsedTime(_startedAt), error);
+            var waited = _context.TimeProvider.GetElapsedTime(_startedAt);
+            _fault = () => new KubernetesApiUnavailableException(Key, waited, error);
             _initialOutcome.TrySetResult();
         }
     }
