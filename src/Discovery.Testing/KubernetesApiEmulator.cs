@@ -217,11 +217,6 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(address);
         ThrowIfDisposed();
         var type = ResourceTypes.EndpointSlices;
-        var existing = _store.Get(type, @namespace, sliceName) ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} does not exist.");
-        var node = (JsonObject)existing.Node.DeepClone();
-        var endpoint = (node["endpoints"] as JsonArray)?.OfType<JsonObject>()
-            .FirstOrDefault(e => (e["addresses"] as JsonArray)?.Any(a => a?.GetValue<string>() == address) == true)
-            ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} has no endpoint with address {address}.");
         var conditions = new JsonObject();
         if (ready is not null)
         {
@@ -238,15 +233,44 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
             conditions["terminating"] = terminating.Value;
         }
 
-        endpoint["conditions"] = conditions;
-        try
+        _store.Write(type, @namespace, sliceName, (existing, revision) =>
         {
-            _handler.Update(type, node, @namespace, sliceName, _options.FieldManager, statusOnly: false, checkResourceVersion: false);
-        }
-        catch (ApiException e)
+            if (existing is null)
+            {
+                throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} does not exist.");
+            }
+
+            var node = (JsonObject)existing.Node.DeepClone();
+            var endpoint = (node["endpoints"] as JsonArray)?.OfType<JsonObject>()
+                .FirstOrDefault(e => (e["addresses"] as JsonArray)?.Any(a => a?.GetValue<string>() == address) == true)
+                ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} has no endpoint with address {address}.");
+            if (JsonNode.DeepEquals(endpoint["conditions"], conditions))
+            {
+                return WriteDecision.Unchanged();
+            }
+
+            endpoint["conditions"] = conditions;
+            return WriteDecision.Store(_pipeline.Restamp(existing, node, _options.FieldManager, revision));
+        });
+    }
+
+    /// <summary>
+    /// Sets up a Service with one port and its endpoints in one call: the Service (selector
+    /// <c>app=&lt;name&gt;</c>), an EndpointSlice <c>&lt;name&gt;-emulated</c> with every address ready,
+    /// and, when <paramref name="withEndpoints"/>, the matching core/v1 Endpoints. Returns the slice.
+    /// </summary>
+    public V1EndpointSlice ApplyServiceWithEndpoints(string @namespace, string serviceName, int port, IEnumerable<string> readyAddresses, string? portName = "http", bool withEndpoints = true)
+    {
+        ArgumentNullException.ThrowIfNull(readyAddresses);
+        var addresses = readyAddresses.ToList();
+        Apply(EmulatorObjects.Service(@namespace, serviceName, EmulatorObjects.ServicePort(port, portName)));
+        if (withEndpoints)
         {
-            throw new ArgumentException(e.Message, nameof(address), e);
+            Apply(EmulatorObjects.Endpoints(@namespace, serviceName, addresses, null, EmulatorObjects.EndpointsPort(port, portName)));
         }
+
+        var addressType = addresses.Count > 0 && addresses.All(a => a.Contains(':', StringComparison.Ordinal)) ? "IPv6" : "IPv4";
+        return Apply(EmulatorObjects.EndpointSlice(@namespace, serviceName, serviceName + "-emulated", addressType, addresses.Select(a => EmulatorObjects.Endpoint(a)), EmulatorObjects.SlicePort(port, portName)));
     }
 
     /// <summary>Advances the global resourceVersion without changing any object, as leases and other kinds do on a real server.</summary>
@@ -269,6 +293,30 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(predicate);
         return _requests.WaitForAsync(predicate, timeout, TimeProvider.System, cancellationToken);
     }
+
+    /// <summary>Completes once at least <paramref name="count"/> watches are streaming (their headers sent).</summary>
+    public async Task WaitForOpenWatchesAsync(int count, CancellationToken cancellationToken = default)
+    {
+        while (OpenWatchCount < count)
+        {
+            await _store.WatchCountChanged(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Completes once every open watch has written all events queued for it so far (bounded by
+    /// the token): lets a test with a fake clock advance time only after the streams caught up.
+    /// </summary>
+    public async Task WaitForWatchesIdleAsync(CancellationToken cancellationToken = default)
+    {
+        while (!_store.AllWatchesIdle)
+        {
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Watch lines queued and not yet written (e.g. while watches are stalled).</summary>
+    internal int PendingWatchItems => _store.PendingWatchItems;
 
     /// <summary>Forgets the recorded requests.</summary>
     public void ClearRequests() => _requests.Clear();

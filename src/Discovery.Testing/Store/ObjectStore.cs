@@ -19,6 +19,7 @@ internal sealed class ObjectStore
     private int _logCount;
     private long _revision;
     private long _compactedRevision;
+    private TaskCompletionSource _watchCountChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ObjectStore(int retainedEvents)
     {
@@ -252,7 +253,9 @@ internal sealed class ObjectStore
             }
 
             var subscription = new WatchSubscription(type, @namespace, start);
+            subscription.AddBacklog(backlog.Count);
             _subscriptions[type].Add(subscription);
+            SignalWatchCountLocked();
             return new WatchStart(subscription, backlog, null, _compactedRevision);
         }
     }
@@ -262,6 +265,7 @@ internal sealed class ObjectStore
         lock (_gate)
         {
             _subscriptions[subscription.Type].Remove(subscription);
+            SignalWatchCountLocked();
         }
     }
 
@@ -275,7 +279,31 @@ internal sealed class ObjectStore
         {
             if (_lastEventRevision.TryGetValue(subscription.Type, out var last) && last > subscription.StartRevision)
             {
-                subscription.Events.Writer.TryWrite(new StoreEvent(StoreEventType.Bookmark, last, null, null));
+                subscription.Enqueue(new StoreEvent(StoreEventType.Bookmark, last, null, null));
+            }
+        }
+    }
+
+    /// <summary>Whether every open watch has written everything queued for it.</summary>
+    public bool AllWatchesIdle
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _subscriptions.Values.All(list => list.All(w => w.Pending == 0));
+            }
+        }
+    }
+
+    /// <summary>Events queued on open watches and not yet written.</summary>
+    public int PendingWatchItems
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _subscriptions.Values.Sum(list => list.Sum(w => w.Pending));
             }
         }
     }
@@ -287,6 +315,22 @@ internal sealed class ObjectStore
         {
             return [.. _subscriptions.Values.SelectMany(list => list)];
         }
+    }
+
+    /// <summary>Completes the next time a watch opens or closes.</summary>
+    public Task WatchCountChanged(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return _watchCountChanged.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void SignalWatchCountLocked()
+    {
+        var changed = _watchCountChanged;
+        _watchCountChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
     }
 
     private static string Key(ResourceType type, string @namespace, string name) => type.Namespaced ? @namespace + "/" + name : name;
@@ -360,7 +404,7 @@ internal sealed class ObjectStore
         {
             if (subscription.Matches(obj))
             {
-                subscription.Events.Writer.TryWrite(e);
+                subscription.Enqueue(e);
             }
         }
     }
