@@ -58,6 +58,42 @@ public class EmulatorIntegrationTests
     }
 
     [Fact]
+    public async Task Deleting_a_slice_and_then_the_service_is_followed()
+    {
+        await using var harness = await SyncedAsync();
+
+        harness.Emulator.Delete<k8s.Models.V1EndpointSlice>("demo", "alpaca-prod-m2r9d");
+        await Eventually.True(() => Shows(harness, ["10.1.0.11", "10.1.0.12"]), "the slice's endpoints leave");
+        harness.Emulator.Delete<k8s.Models.V1Service>("demo", "alpaca-prod");
+
+        await Eventually.True(() => harness.Resolver.TryGetSnapshot(Alpaca, out var s) && !s.ServiceExists && s.UsableEndpoints.IsEmpty, "the Service is gone");
+    }
+
+    [Fact]
+    public async Task Configured_endpoints_source_and_pod_selectors_work_through_the_stock_client()
+    {
+        await using var harness = await EmulatorHarness.StartAsync(o =>
+        {
+            o.Source = EndpointSourceKind.Endpoints;
+            o.PodSelectors["workers"] = "app=worker";
+        });
+        harness.Emulator.Apply(SourceTests.Pod("worker-a", "10.3.0.1", ready: true));
+        harness.Emulator.Apply(SourceTests.Pod("worker-b", "10.3.0.2", ready: false));
+
+        var alpaca = await harness.Resolver.GetSnapshotAsync(Alpaca, Token);
+        var workers = await harness.Resolver.GetSnapshotAsync(TestResolver.Key("workers"), Token);
+
+        Assert.Equal(EndpointSourceKind.Endpoints, alpaca.Source);
+        Assert.Equal(["10.1.0.11", "10.1.0.12"], Usable(alpaca));
+        Assert.Equal(EndpointSourceKind.Pods, workers.Source);
+        Assert.Equal(["10.3.0.1"], Usable(workers));
+        await Eventually.True(() => harness.Emulator.OpenWatchCount >= 3, "the watches are open");
+
+        harness.Emulator.Apply(SourceTests.Pod("worker-b", "10.3.0.2", ready: true));
+        await Eventually.True(() => harness.Resolver.TryGetSnapshot(TestResolver.Key("workers"), out var s) && s.UsableEndpoints.Length == 2, "the pod becoming ready is followed");
+    }
+
+    [Fact]
     public async Task A_change_reaches_readers_within_milliseconds()
     {
         await using var harness = await SyncedAsync();
