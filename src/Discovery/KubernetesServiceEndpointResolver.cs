@@ -114,6 +114,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     }
 
     /// <inheritdoc/>
+    /// <remarks>The callback runs on the watcher's own task, before the next change is processed: keep it short and non-blocking.</remarks>
     public IDisposable Subscribe(ServiceKey service, Action<ServiceEndpointSnapshot> onChange)
     {
         ArgumentNullException.ThrowIfNull(onChange);
