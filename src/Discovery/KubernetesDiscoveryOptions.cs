@@ -37,6 +37,23 @@ public sealed class KubernetesDiscoveryOptions
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// The most Services one resolver watches at once. Default 10,000. Hosts can come from user input, and each new one
+    /// starts a watcher: at the cap, idle watchers are stopped first, then lookups of further Services fail with
+    /// <see cref="WatcherLimitExceededException"/>.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxWatchers { get; set; } = 10_000;
+
+    /// <summary>
+    /// The longest a single list request may take before it is abandoned and retried with back-off, like any other
+    /// failure (the client's own HTTP timeout is 100 seconds). Default 30 seconds. Watches are bounded separately by
+    /// <see cref="WatchTimeout"/> plus <see cref="WatchGracePeriod"/>; the first lookup still waits at most
+    /// <see cref="InitialSyncTimeout"/>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long the first lookup of a Service waits for its initial list. Default 10 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan InitialSyncTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -70,10 +87,16 @@ public sealed class KubernetesDiscoveryOptions
     /// <summary>Pod label-selector targets for workloads without a Service: name → selector (for example <c>app=alpaca,env=prod</c>).</summary>
     public IDictionary<string, string> PodSelectors { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Whether to fall back to the <c>&lt;SVC&gt;_SERVICE_HOST</c>/<c>_PORT</c> environment variables when the API cannot be used. Default false.</summary>
+    /// <summary>
+    /// Whether to fall back to the <c>&lt;SVC&gt;_SERVICE_HOST</c>/<c>_PORT</c> environment variables when the API cannot be
+    /// used. Default false. Each Service's use of it is logged once (a warning) for the resolver's lifetime.
+    /// </summary>
     public bool UseEnvironmentVariableFallback { get; set; }
 
-    /// <summary>Whether to fall back to plain DNS (the cluster IP) when the API cannot be used. Default false.</summary>
+    /// <summary>
+    /// Whether to fall back to plain DNS (the cluster IP) when the API cannot be used. Default false. Each Service's use of
+    /// it is logged once (a warning) for the resolver's lifetime.
+    /// </summary>
     public bool UseDnsFallback { get; set; }
 
     /// <summary>A kubeconfig file to use instead of the in-cluster configuration.</summary>

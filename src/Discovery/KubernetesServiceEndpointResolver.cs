@@ -22,6 +22,10 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     private readonly ITimer _idleSweep;
     private readonly HashSet<string> _allowedNamespaces;
     private readonly IDisposable? _ownedClient;
+    // Kept in step with _watchers (ConcurrentDictionary.Count takes every bucket lock): slots are reserved before a
+    // watcher is added, so concurrent first lookups cannot overshoot the cap.
+    private int _watcherCount;
+    private long _lastCapacitySweep;
     private int _disposed;
 
     /// <summary>Creates a resolver over a Kubernetes client.</summary>
@@ -60,6 +64,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         _allowedNamespaces = new HashSet<string>(options.AllowedNamespaces.Select(n => n.Trim().ToLowerInvariant()), StringComparer.Ordinal);
         _ownedClient = ownedClient;
         var period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+        _lastCapacitySweep = clock.GetTimestamp() - _context.TouchGranularity;
         _idleSweep = clock.CreateTimer(static state => ((KubernetesServiceEndpointResolver)state!).EvictIdleWatchers(), this, period, period);
     }
 
@@ -127,7 +132,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
             }
 
             // The watcher was retired between lookup and subscription: the next lookup starts a fresh one.
-            _watchers.TryRemove(new KeyValuePair<ServiceKey, ServiceWatcher>(service, watcher));
+            TryRemoveWatcher(watcher);
         }
     }
 
@@ -181,12 +186,17 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
                 if (existing.IsRetired)
                 {
                     // Lost a race with idle eviction: replace the stopped watcher.
-                    _watchers.TryRemove(new KeyValuePair<ServiceKey, ServiceWatcher>(service, existing));
+                    TryRemoveWatcher(existing);
                     continue;
                 }
 
                 existing.Touch();
                 return existing;
+            }
+
+            if (!TryReserveSlot())
+            {
+                throw new WatcherLimitExceededException(service, _context.Options.MaxWatchers);
             }
 
             var created = new ServiceWatcher(service, _context, FindPodSelector(service), pinned);
@@ -195,7 +205,65 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
                 created.Start();
                 return created;
             }
+
+            // Another caller started this Service's watcher first: use theirs, and give the slot back.
+            Interlocked.Decrement(ref _watcherCount);
         }
+    }
+
+    private bool TryReserveSlot()
+    {
+        var max = _context.Options.MaxWatchers;
+        while (true)
+        {
+            var count = Volatile.Read(ref _watcherCount);
+            if (count < max)
+            {
+                if (Interlocked.CompareExchange(ref _watcherCount, count + 1, count) == count)
+                {
+                    return true;
+                }
+
+                continue;
+            }
+
+            if (!TryEvictForCapacity())
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>At the cap, stops the idle watchers the periodic sweep has not reached yet; whether any slot was freed.</summary>
+    private bool TryEvictForCapacity()
+    {
+        // A sweep walks every watcher. Hosts that keep arriving at the cap (user input) would otherwise each pay for one:
+        // at most one sweep per touch granularity, which is also the resolution of idleness itself.
+        var now = _context.TimeProvider.GetTimestamp();
+        var last = Volatile.Read(ref _lastCapacitySweep);
+        if (now - last < _context.TouchGranularity || Interlocked.CompareExchange(ref _lastCapacitySweep, now, last) != last)
+        {
+            return false;
+        }
+
+        if (EvictIdleWatchers() > 0)
+        {
+            return true;
+        }
+
+        DiscoveryLog.WatcherLimitReached(_context.Logger, _context.Options.MaxWatchers);
+        return false;
+    }
+
+    private bool TryRemoveWatcher(ServiceWatcher watcher)
+    {
+        if (_watchers.TryRemove(new KeyValuePair<ServiceKey, ServiceWatcher>(watcher.Key, watcher)))
+        {
+            Interlocked.Decrement(ref _watcherCount);
+            return true;
+        }
+
+        return false;
     }
 
     private void Validate(ServiceKey service)
@@ -235,18 +303,25 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
             : null;
     }
 
-    private void EvictIdleWatchers()
+    private int EvictIdleWatchers()
     {
         var idleTimeout = _context.Options.IdleTimeout;
+        var evicted = 0;
         foreach (var watcher in _watchers.Values)
         {
             if (watcher.TryRetire(idleTimeout))
             {
                 DiscoveryLog.IdleEviction(_context.Logger, watcher.Key.Namespace, watcher.Key.Name, watcher.IdleFor);
-                _watchers.TryRemove(new KeyValuePair<ServiceKey, ServiceWatcher>(watcher.Key, watcher));
+                if (TryRemoveWatcher(watcher))
+                {
+                    evicted++;
+                }
+
                 _ = watcher.DisposeAsync().AsTask();
             }
         }
+
+        return evicted;
     }
 
     private sealed class Subscription(ServiceWatcher watcher, Action<ServiceEndpointSnapshot> onChange) : IDisposable

@@ -118,10 +118,16 @@ public sealed class ServiceEndpointSnapshot
     /// <summary>Number of terminating endpoints.</summary>
     public int TerminatingCount { get; }
 
-    /// <summary>A number that increases with every snapshot the watcher publishes for this Service.</summary>
+    /// <summary>
+    /// A number that increases with every snapshot the watcher publishes for this Service. A snapshot is published only
+    /// when its content (endpoints with their readiness, ports and topology; the Service info; the source) changes.
+    /// </summary>
     public long Version { get; }
 
-    /// <summary>The Kubernetes resourceVersion the snapshot reflects, if known.</summary>
+    /// <summary>
+    /// The Kubernetes resourceVersion at which this content was first seen, if known. Later versions that changed nothing
+    /// discovery reads do not produce a new snapshot, so the API may be ahead of this value.
+    /// </summary>
     public string? ResourceVersion { get; }
 
     /// <summary>When the snapshot was built (from the watcher's <see cref="TimeProvider"/>).</summary>

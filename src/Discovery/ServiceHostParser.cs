@@ -74,6 +74,10 @@ public sealed class ServiceHostParser
     }
 
     /// <summary>Parses a host (as in <see cref="Uri.Host"/>; case-insensitive; a trailing dot allowed). Never throws for any input.</summary>
+    /// <remarks>
+    /// <see cref="ServiceHostParseResult.Service"/> never holds nulls: for an invalid host it is the best-effort reading
+    /// (for error messages only; it names no real Service), for a pass-through host empty strings.
+    /// </remarks>
     public ServiceHostParseResult Parse(string host)
     {
         if (string.IsNullOrEmpty(host))
@@ -109,7 +113,7 @@ public sealed class ServiceHostParser
         {
             if (label.Length == 0)
             {
-                return Invalid("it contains an empty label ('..', or a leading dot)");
+                return Invalid("it contains an empty label ('..', or a leading dot)", BestEffortKey(labels));
             }
         }
 
@@ -124,7 +128,7 @@ public sealed class ServiceHostParser
         var count = labels.Length - start;
         if (count == 0)
         {
-            return Invalid("a port label ('_name.') must be followed by a Service name");
+            return Invalid("a port label ('_name.') must be followed by a Service name", new ServiceKey(DefaultNamespace, string.Empty));
         }
 
         var domainLength = _clusterDomainLabels.Length;
@@ -167,27 +171,40 @@ public sealed class ServiceHostParser
             return PassThrough;
         }
 
+        var service = new ServiceKey(ns, serviceName);
         if (portName is not null && !IsPortName(portName, out var portReason))
         {
-            return Invalid($"the port label '_{portName}' is not a valid port name: {portReason}");
+            return Invalid($"the port label '_{portName}' is not a valid port name: {portReason}", service);
         }
 
         if (!IsDns1035Label(serviceName, out var serviceReason))
         {
-            return Invalid($"the Service name '{serviceName}' {serviceReason}");
+            return Invalid($"the Service name '{serviceName}' {serviceReason}", service);
         }
 
         if (!IsDns1123Label(ns, out var namespaceReason))
         {
-            return Invalid($"the namespace '{ns}' {namespaceReason}");
+            return Invalid($"the namespace '{ns}' {namespaceReason}", service);
         }
 
-        return new ServiceHostParseResult(match, new ServiceKey(ns, serviceName), portName, null);
+        return new ServiceHostParseResult(match, service, portName, null);
     }
 
-    private static ServiceHostParseResult PassThrough => new(ServiceHostMatch.PassThrough, default, null, null);
+    // Empty strings, not default: ServiceKey's members are non-nullable and callers format them into messages and logs.
+    private static ServiceHostParseResult PassThrough => new(ServiceHostMatch.PassThrough, new ServiceKey(string.Empty, string.Empty), null, null);
 
-    private static ServiceHostParseResult Invalid(string reason) => new(ServiceHostMatch.Invalid, default, null, reason);
+    private static ServiceHostParseResult Invalid(string reason) => Invalid(reason, new ServiceKey(string.Empty, string.Empty));
+
+    private static ServiceHostParseResult Invalid(string reason, ServiceKey bestEffort) => new(ServiceHostMatch.Invalid, bestEffort, null, reason);
+
+    /// <summary>The Service a malformed host most likely meant (<c>name</c>, <c>name.namespace…</c>), skipping a port label.</summary>
+    private ServiceKey BestEffortKey(string[] labels)
+    {
+        var start = labels.Length > 1 && labels[0].StartsWith('_') ? 1 : 0;
+        var name = labels[start];
+        var ns = labels.Length - start >= 2 ? labels[start + 1] : DefaultNamespace;
+        return new ServiceKey(ns, name);
+    }
 
     private bool EndsWithClusterDomain(string[] labels)
     {

@@ -52,4 +52,10 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "A subscriber to Service {Namespace}/{Service} threw; it keeps receiving changes")]
     public static partial void SubscriberFailed(ILogger logger, Exception exception, string @namespace, string service);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Trace, Message = "Service {Namespace}/{Service}: nothing changed at resourceVersion {ResourceVersion}; snapshot v{Version} stays")]
+    public static partial void SnapshotUnchanged(ILogger logger, string @namespace, string service, long version, string? resourceVersion);
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Warning, Message = "{MaxWatchers} Services are watched, the Discovery:MaxWatchers limit, and none is idle: lookups of further Services fail until watchers become idle or the limit is raised")]
+    public static partial void WatcherLimitReached(ILogger logger, int maxWatchers);
 }

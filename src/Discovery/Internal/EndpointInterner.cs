@@ -26,8 +26,10 @@ internal sealed class EndpointInterner
         return builder.MoveToImmutable();
     }
 
-    private static bool SameAs(ServiceEndpoint a, ServiceEndpoint b)
-        => a.AddressFamily == b.AddressFamily
+    /// <summary>Whether two endpoints are interchangeable: every published field equal.</summary>
+    public static bool SameAs(ServiceEndpoint a, ServiceEndpoint b)
+        => string.Equals(a.Address, b.Address, StringComparison.OrdinalIgnoreCase)
+            && a.AddressFamily == b.AddressFamily
             && a.IsReady == b.IsReady
             && a.IsServing == b.IsServing
             && a.IsTerminating == b.IsTerminating

@@ -45,7 +45,9 @@ internal sealed class NodeAddressCache(WatcherContext context)
         IReadOnlyDictionary<string, string>? addresses;
         try
         {
-            var nodes = await context.Api.ListNodesAsync(CancellationToken.None).ConfigureAwait(false);
+            // Bounded like every list: a hung request would otherwise hold every NodePort snapshot build behind it.
+            using var timeout = new CancellationTokenSource(context.Options.RequestTimeout, context.TimeProvider);
+            var nodes = await context.Api.ListNodesAsync(timeout.Token).ConfigureAwait(false);
             addresses = ToAddresses(nodes, context.IsInCluster);
         }
         catch (Exception e)

@@ -112,7 +112,7 @@ internal sealed class ResourceInformer
         {
             try
             {
-                list = await _context.Api.ListAsync(Query, cancellationToken).ConfigureAwait(false);
+                list = await ListWithTimeoutAsync(cancellationToken).ConfigureAwait(false);
                 break;
             }
             catch (KubernetesStatusException e) when (_owner.GetFallback(this, e) is { } fallback)
@@ -143,6 +143,23 @@ internal sealed class ResourceInformer
         _hasSynced = true;
         _owner.OnContact(this);
         await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ResourceListResult> ListWithTimeoutAsync(CancellationToken cancellationToken)
+    {
+        // The client's HttpClient timeout (100 s) is the only other bound, and it runs on the real clock: a server that
+        // accepts the request and never answers would hold the Service's sync (or re-list) that long.
+        var timeout = _context.Options.RequestTimeout;
+        using var timeoutSource = new CancellationTokenSource(timeout, _context.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+        try
+        {
+            return await _context.Api.ListAsync(Query, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new RequestTimedOutException("list " + _queryText, timeout, e);
+        }
     }
 
     private async Task WatchAsync(CancellationToken cancellationToken)

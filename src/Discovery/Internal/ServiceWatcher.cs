@@ -35,7 +35,6 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private volatile Func<DiscoveryException>? _fault;
     private volatile bool _initialSyncTimedOut;
     private bool _endpointsFallbackFrom403;
-    private int _fallbackLogged;
     private bool _disposed;
 
     public ServiceWatcher(ServiceKey key, WatcherContext context, string? podSelector, bool pinned)
@@ -77,8 +76,19 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
     }
 
-    /// <summary>Marks the watcher as in use. The request path calls this: one timestamp read and one store.</summary>
-    public void Touch() => Volatile.Write(ref _lastUsed, _context.TimeProvider.GetTimestamp());
+    /// <summary>
+    /// Marks the watcher as in use. The request path calls this from every thread: the timestamp is stored only when the
+    /// stored one is at least <see cref="WatcherContext.TouchGranularity"/> old, so that steady traffic reads the shared
+    /// cache line instead of writing it per request. <see cref="TryRetire"/> allows for the resulting under-statement.
+    /// </summary>
+    public void Touch()
+    {
+        var now = _context.TimeProvider.GetTimestamp();
+        if (now - Volatile.Read(ref _lastUsed) >= _context.TouchGranularity)
+        {
+            Volatile.Write(ref _lastUsed, now);
+        }
+    }
 
     public async ValueTask<ServiceEndpointSnapshot> GetSnapshotAsync(CancellationToken cancellationToken)
     {
@@ -144,7 +154,6 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
     }
 
-    /// <summary>Marks the watcher stopped if it is unpinned, unsubscribed and idle; the caller then disposes it.</summary>
     /// <summary>Whether the watcher was stopped (idle); a lookup that still finds it must start a new one.</summary>
     public bool IsRetired
     {
@@ -157,11 +166,14 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
     }
 
+    /// <summary>Marks the watcher stopped if it is unpinned, unsubscribed and idle; the caller then disposes it.</summary>
     public bool TryRetire(TimeSpan idleTimeout)
     {
         lock (_gate)
         {
-            if (_disposed || IsPinned || _subscribers.Length > 0 || IdleFor < idleTimeout)
+            // The last use may be up to one touch granularity later than the stored timestamp (Touch skips stores that
+            // would change it by less): only retire when even that later use is past the idle timeout.
+            if (_disposed || IsPinned || _subscribers.Length > 0 || IdleFor < idleTimeout + _context.TouchGranularityTime)
             {
                 return false;
             }
@@ -353,10 +365,20 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         try
         {
             var snapshot = await BuildAsync(cancellationToken).ConfigureAwait(false);
-            if (snapshot is not null)
+            if (snapshot is null)
             {
-                Publish(snapshot);
+                return;
             }
+
+            if (Current is { } current && SnapshotContent.IsSame(current, snapshot))
+            {
+                // A re-list, a resumed watch or an irrelevant Service edit: the informer has already recorded the contact
+                // (that is what staleness and age report); readers and subscribers keep the snapshot they have.
+                DiscoveryLog.SnapshotUnchanged(_context.Logger, Key.Namespace, Key.Name, current.Version, snapshot.ResourceVersion);
+                return;
+            }
+
+            Publish(snapshot);
         }
         finally
         {
@@ -536,7 +558,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return existing;
         }
 
-        if (Interlocked.Exchange(ref _fallbackLogged, 1) == 0)
+        if (_context.FallbackLog.ShouldLog(Key, fallback.Source))
         {
             DiscoveryLog.UsingFallback(_context.Logger, Key.Namespace, Key.Name, fallback.Source);
         }

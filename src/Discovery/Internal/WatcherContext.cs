@@ -27,6 +27,9 @@ internal sealed class WatcherContext
         IsInCluster = isInCluster;
         DefaultNamespace = defaultNamespace;
         Nodes = new NodeAddressCache(this);
+        FallbackLog = new FallbackLogRegistry(options.MaxWatchers);
+        TouchGranularityTime = TimeSpan.FromSeconds(1);
+        TouchGranularity = timeProvider.TimestampFrequency;
     }
 
     public KubernetesDiscoveryOptions Options { get; }
@@ -46,6 +49,14 @@ internal sealed class WatcherContext
     public string DefaultNamespace { get; }
 
     public NodeAddressCache Nodes { get; }
+
+    public FallbackLogRegistry FallbackLog { get; }
+
+    /// <summary>How stale a watcher's last-use timestamp may get before a lookup rewrites it, in <see cref="TimeProvider"/> timestamp units.</summary>
+    public long TouchGranularity { get; }
+
+    /// <summary><see cref="TouchGranularity"/> as a time span.</summary>
+    public TimeSpan TouchGranularityTime { get; }
 
     public static TagList Tags(ServiceKey service, ResourceQuery query) => new()
     {
