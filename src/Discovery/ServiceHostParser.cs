@@ -200,10 +200,14 @@ public sealed class ServiceHostParser
     /// <summary>The Service a malformed host most likely meant (<c>name</c>, <c>name.namespace…</c>), skipping a port label.</summary>
     private ServiceKey BestEffortKey(string[] labels)
     {
-        var start = labels.Length > 1 && labels[0].StartsWith('_') ? 1 : 0;
-        var name = labels[start];
-        var ns = labels.Length - start >= 2 ? labels[start + 1] : DefaultNamespace;
-        return new ServiceKey(ns, name);
+        var parts = Array.FindAll(labels, static label => label.Length > 0);
+        var start = parts.Length > 1 && parts[0].StartsWith('_') ? 1 : 0;
+        return (parts.Length - start) switch
+        {
+            <= 0 => new ServiceKey(string.Empty, string.Empty),
+            1 => new ServiceKey(DefaultNamespace, parts[start]),
+            _ => new ServiceKey(parts[start + 1], parts[start]),
+        };
     }
 
     private bool EndsWithClusterDomain(string[] labels)

@@ -56,6 +56,8 @@ public class DependencyInjectionTests
     [InlineData("Source", "Dns", "Source")]
     [InlineData("IdleTimeout", "00:00:00", "IdleTimeout")]
     [InlineData("PodSelectors:workers", "", "PodSelectors")]
+    [InlineData("MaxWatchers", "0", "MaxWatchers")]
+    [InlineData("RequestTimeout", "00:00:00", "RequestTimeout")]
     public async Task Invalid_options_fail_at_startup(string key, string value, string expected)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());

@@ -206,4 +206,143 @@ public class ResolverApiTests
 
         Assert.Single(test.Resolver.GetWatcherStatuses());
     }
+
+    [Fact]
+    public async Task Lookups_store_the_last_use_at_most_once_a_second()
+    {
+        await using var test = new TestResolver();
+        await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        var watcher = test.Resolver.Watchers.Single();
+
+        test.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out _));
+        Assert.Equal(TimeSpan.Zero, watcher.IdleFor);
+
+        // Within the granularity the stored timestamp is left alone: no shared write per request.
+        test.Time.Advance(TimeSpan.FromMilliseconds(400));
+        Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out _));
+        Assert.Equal(TimeSpan.FromMilliseconds(400), watcher.IdleFor);
+
+        test.Time.Advance(TimeSpan.FromMilliseconds(600));
+        Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out _));
+        Assert.Equal(TimeSpan.Zero, watcher.IdleFor);
+    }
+
+    [Fact]
+    public async Task A_watcher_used_more_often_than_its_idle_timeout_is_never_evicted()
+    {
+        await using var test = new TestResolver(o => o.IdleTimeout = TimeSpan.FromSeconds(1));
+        await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        var watcher = test.Resolver.Watchers.Single();
+
+        for (var i = 0; i < 20; i++)
+        {
+            test.Time.Advance(TimeSpan.FromMilliseconds(900));
+            Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out _), $"evicted after {i + 1} uses 900 ms apart");
+        }
+
+        Assert.Same(watcher, test.Resolver.Watchers.Single());
+        Assert.False(watcher.IsRetired);
+    }
+
+    [Fact]
+    public async Task At_the_watcher_cap_idle_watchers_make_room_and_otherwise_lookups_fail_clearly()
+    {
+        await using var test = new TestResolver(o => o.MaxWatchers = 2);
+        var bandicoot = TestResolver.Key("bandicoot-prod");
+        var docs = TestResolver.Key("docs");
+        await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        await test.Resolver.GetSnapshotAsync(bandicoot, Token);
+
+        var error = await Assert.ThrowsAsync<WatcherLimitExceededException>(async () => await test.Resolver.GetSnapshotAsync(docs, Token));
+        Assert.Throws<WatcherLimitExceededException>(() => test.Resolver.Subscribe(docs, _ => { }));
+
+        Assert.Equal(docs, error.Service);
+        Assert.Equal(2, error.MaxWatchers);
+        Assert.Contains("'docs'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'demo'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("watches 2 Services", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Discovery:MaxWatchers", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, test.Resolver.GetWatcherStatuses().Count);
+
+        // Alpaca stays in use; bandicoot goes past its idle timeout (1 min) before the periodic sweep (every 15 s) reaches it.
+        // (FakeTimeProvider runs the timers an Advance passes at its end time: step onto the sweep at 60 s, then past it.)
+        test.Time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out _));
+        test.Time.Advance(TimeSpan.FromSeconds(30));
+        test.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(2, test.Resolver.GetWatcherStatuses().Count);
+
+        var snapshot = await test.Resolver.GetSnapshotAsync(docs, Token);
+
+        Assert.Equal(docs, snapshot.Service);
+        Assert.Equal([Alpaca, docs], test.Resolver.GetWatcherStatuses().Select(s => s.Service));
+        Assert.Throws<WatcherLimitExceededException>(() => test.Resolver.Subscribe(bandicoot, _ => { }));
+    }
+
+    [Fact]
+    public async Task Concurrent_first_lookups_never_overshoot_the_watcher_cap()
+    {
+        await using var test = new TestResolver(o => o.MaxWatchers = 5);
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await test.Resolver.GetSnapshotAsync(TestResolver.Key("svc-" + i), Token);
+                return true;
+            }
+            catch (WatcherLimitExceededException)
+            {
+                return false;
+            }
+        })));
+
+        Assert.Equal(5, outcomes.Count(ok => ok));
+        Assert.Equal(5, test.Resolver.GetWatcherStatuses().Count);
+    }
+
+    [Fact]
+    public async Task Each_fallback_is_logged_once_per_service_across_lookups_and_watcher_restarts()
+    {
+        Environment.SetEnvironmentVariable("LOGONCE_ENV_SERVICE_HOST", "10.96.0.43");
+        Environment.SetEnvironmentVariable("LOGONCE_ENV_SERVICE_PORT", "8080");
+        try
+        {
+            using var logs = new TestLogs();
+            await using var test = new TestResolver(
+                o =>
+                {
+                    o.UseEnvironmentVariableFallback = true;
+                    o.UseDnsFallback = true;
+                },
+                loggerFactory: logs.Factory);
+            test.Api.ListFault = _ => new HttpRequestException("Connection refused");
+            var fromEnvironment = TestResolver.Key("logonce-env");
+
+            for (var round = 0; round < 2; round++)
+            {
+                var lookups = Enumerable.Range(0, 3).SelectMany(_ => new[] { Alpaca, fromEnvironment })
+                    .Select(key => test.Resolver.GetSnapshotAsync(key, Token).AsTask())
+                    .ToArray();
+                await Eventually.True(() => lookups.All(l => l.IsCompleted), "the lookups fall back", test.Time, TimeSpan.FromSeconds(1));
+                var sources = (await Task.WhenAll(lookups)).Select(s => s.Source).Distinct().Order().ToArray();
+                Assert.Equal([EndpointSourceKind.EnvironmentVariables, EndpointSourceKind.Dns], sources);
+
+                // Idle watchers stop, so that the next round starts fresh ones for the same Services.
+                test.Time.Advance(TimeSpan.FromMinutes(2));
+                await Eventually.True(() => test.Resolver.GetWatcherStatuses().Count == 0, "the idle watchers stop");
+            }
+
+            var warnings = logs.Collector.GetSnapshot().Where(r => r.Id.Id == 11).Select(r => r.Message).ToArray();
+            Assert.Equal(2, warnings.Length);
+            Assert.Single(warnings, m => m.Contains("demo/alpaca-prod", StringComparison.Ordinal) && m.Contains("Dns", StringComparison.Ordinal));
+            Assert.Single(warnings, m => m.Contains("demo/logonce-env", StringComparison.Ordinal) && m.Contains("EnvironmentVariables", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("LOGONCE_ENV_SERVICE_HOST", null);
+            Environment.SetEnvironmentVariable("LOGONCE_ENV_SERVICE_PORT", null);
+        }
+    }
 }

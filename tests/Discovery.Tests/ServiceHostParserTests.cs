@@ -51,7 +51,7 @@ public class ServiceHostParserTests
         var result = _parser.Parse(host);
 
         Assert.Equal(ServiceHostMatch.PassThrough, result.Match);
-        Assert.Equal(default, result.Service);
+        Assert.Equal(new ServiceKey(string.Empty, string.Empty), result.Service);
     }
 
     [Theory]
@@ -79,6 +79,36 @@ public class ServiceHostParserTests
 
         Assert.Equal(ServiceHostMatch.Invalid, result.Match);
         Assert.Contains(reasonPart, result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Bad_Name", "demo", "bad_name")]
+    [InlineData("_grpc.1alpaca", "demo", "1alpaca")]
+    [InlineData("alpaca.de_mo.svc", "de_mo", "alpaca")]
+    [InlineData("1alpaca.demo.svc.cluster.local", "demo", "1alpaca")]
+    [InlineData("_Bad_Port.alpaca.demo.svc", "demo", "alpaca")]
+    [InlineData("alpaca..demo", "demo", "alpaca")]
+    [InlineData(".alpaca", "demo", "alpaca")]
+    [InlineData("..", "", "")]
+    [InlineData("_grpc", "demo", "")]
+    [InlineData("", "", "")]
+    [InlineData("[not-an-ip]", "", "")]
+    public void Invalid_hosts_carry_a_best_effort_key_without_nulls(string host, string expectedNamespace, string expectedName)
+    {
+        var result = _parser.Parse(host);
+
+        Assert.Equal(ServiceHostMatch.Invalid, result.Match);
+        Assert.Equal(new ServiceKey(expectedNamespace, expectedName), result.Service);
+    }
+
+    [Fact]
+    public void Pass_through_hosts_carry_empty_strings_not_nulls()
+    {
+        var result = _parser.Parse("api.github.com");
+
+        Assert.Equal(ServiceHostMatch.PassThrough, result.Match);
+        Assert.Equal(string.Empty, result.Service.Name);
+        Assert.Equal(string.Empty, result.Service.Namespace);
     }
 
     [Fact]
@@ -137,8 +167,8 @@ public class ServiceHostParserTests
             {
                 ServiceHostMatch.Service or ServiceHostMatch.ServiceIfExists =>
                     IsLabel(result.Service.Name) && IsLabel(result.Service.Namespace) && char.IsAsciiLetterLower(result.Service.Name[0]),
-                ServiceHostMatch.Invalid => !string.IsNullOrEmpty(result.Error),
-                _ => result.Service == default,
+                ServiceHostMatch.Invalid => !string.IsNullOrEmpty(result.Error) && result.Service.Name is not null && result.Service.Namespace is not null,
+                _ => result.Service == new ServiceKey(string.Empty, string.Empty),
             };
         }, iter: 5000);
     }

@@ -1,6 +1,7 @@
 using Discovery.Internal;
 using Discovery.Tests.Infrastructure;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 
 namespace Discovery.Tests;
 
@@ -46,6 +47,102 @@ public class WatchLifecycleTests
         Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out var second));
         Assert.True(second.Version > first.Version);
         Assert.Equal(AlpacaReady, Usable(first));
+    }
+
+    [Fact]
+    public async Task A_relist_that_finds_the_same_set_publishes_nothing()
+    {
+        await using var test = new TestResolver();
+        var seen = new List<ServiceEndpointSnapshot>();
+        using var subscription = test.Resolver.Subscribe(Alpaca, s => { lock (seen) { seen.Add(s); } });
+        var first = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "both watches are open");
+
+        test.Api.ExpireWatches();
+        await Eventually.True(
+            () => test.Api.ListCalls[WatchedResource.Services] == 2 && test.Api.ListCalls[WatchedResource.EndpointSlices] == 2 && test.Api.ActiveWatchCount == 2,
+            "both informers re-list and watch again");
+        Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out var afterRelist));
+        Assert.Same(first, afterRelist);
+
+        // A real change after the re-list: once it is seen, everything the re-list caused has been seen too.
+        test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-marker", ("10.1.0.62", true)));
+        await Eventually.True(() => { lock (seen) { return seen.Any(s => s.UsableEndpoints.Length == 4); } }, "the real change arrives");
+
+        lock (seen)
+        {
+            Assert.Equal(2, seen.Count);
+            Assert.Same(first, seen[0]);
+            Assert.Equal(first.Version + 1, seen[1].Version);
+        }
+    }
+
+    [Fact]
+    public async Task A_service_edit_that_discovery_does_not_read_publishes_nothing()
+    {
+        await using var test = new TestResolver();
+        var seen = new List<ServiceEndpointSnapshot>();
+        using var subscription = test.Resolver.Subscribe(Alpaca, s => { lock (seen) { seen.Add(s); } });
+        var first = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "both watches are open");
+
+        var service = Fixtures.AlpacaService();
+        service.Metadata.Annotations = new Dictionary<string, string> { ["example.com/owner"] = "team-a" };
+        test.Api.Apply(service);
+        test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-marker", ("10.1.0.63", true)));
+        await Eventually.True(() => { lock (seen) { return seen.Any(s => s.UsableEndpoints.Length == 4); } }, "the real change arrives");
+
+        lock (seen)
+        {
+            Assert.Equal([first.Version, first.Version + 1], seen.Select(s => s.Version));
+        }
+    }
+
+    [Fact]
+    public async Task Watch_async_yields_each_real_change_once_across_a_relist()
+    {
+        await using var test = new TestResolver();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        cts.CancelAfter(TimeSpan.FromSeconds(20));
+        await using var stream = test.Resolver.WatchAsync(Alpaca, cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await stream.MoveNextAsync());
+        var first = stream.Current;
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "both watches are open");
+
+        test.Api.ExpireWatches();
+        await Eventually.True(
+            () => test.Api.ListCalls[WatchedResource.Services] == 2 && test.Api.ListCalls[WatchedResource.EndpointSlices] == 2 && test.Api.ActiveWatchCount == 2,
+            "both informers re-list and watch again");
+        test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-marker", ("10.1.0.64", true)));
+
+        Assert.True(await stream.MoveNextAsync());
+        Assert.Equal(4, stream.Current.UsableEndpoints.Length);
+        Assert.Equal(first.Version + 1, stream.Current.Version);
+    }
+
+    [Fact]
+    public async Task A_list_that_never_answers_is_abandoned_after_the_request_timeout_and_retried()
+    {
+        using var logs = new TestLogs();
+        await using var test = new TestResolver(
+            o =>
+            {
+                o.RequestTimeout = TimeSpan.FromSeconds(2);
+                o.InitialSyncTimeout = TimeSpan.FromMinutes(1);
+            },
+            loggerFactory: logs.Factory);
+        var sliceLists = 0;
+        test.Api.ListHangs = q => q.Resource == WatchedResource.EndpointSlices && Interlocked.Increment(ref sliceLists) == 1;
+        var started = test.Time.GetUtcNow();
+
+        var pending = test.Resolver.GetSnapshotAsync(Alpaca, Token).AsTask();
+        await Eventually.True(() => pending.IsCompleted, "the hung list is abandoned and retried", test.Time, TimeSpan.FromMilliseconds(250));
+
+        var snapshot = await pending;
+        Assert.Equal(AlpacaReady, Usable(snapshot));
+        Assert.Equal(2, test.Api.ListCalls[WatchedResource.EndpointSlices]);
+        Assert.True(test.Time.GetUtcNow() - started < TimeSpan.FromSeconds(10), "synced well before the initial sync timeout");
+        Assert.Contains(logs.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Exception is TimeoutException && r.Exception.Message.Contains("RequestTimeout", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -29,6 +29,9 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
     /// <summary>Returns an exception to throw for a list, or null to answer.</summary>
     public Func<ResourceQuery, Exception?>? ListFault { get; set; }
 
+    /// <summary>Returns true for a list that the server accepts and never answers (it ends only when cancelled).</summary>
+    public Func<ResourceQuery, bool>? ListHangs { get; set; }
+
     /// <summary>Returns an exception to throw when a watch opens, or null to open it.</summary>
     public Func<ResourceQuery, Exception?>? WatchFault { get; set; }
 
@@ -116,6 +119,12 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
         if (ListFault?.Invoke(query) is { } fault)
         {
             return Task.FromException<ResourceListResult>(fault);
+        }
+
+        if (ListHangs?.Invoke(query) == true)
+        {
+            return Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith<ResourceListResult>(
+                static t => throw new OperationCanceledException("the hung list was cancelled"), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
         lock (_gate)
