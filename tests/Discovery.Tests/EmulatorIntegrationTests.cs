@@ -300,4 +300,28 @@ public class EmulatorIntegrationTests
         Assert.Contains("namespace 'demo'", error.Message, StringComparison.Ordinal);
         Assert.Contains("cannot list resource", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_list_the_server_never_answers_is_cancelled_at_the_request_timeout_and_retried()
+    {
+        await using var harness = await EmulatorHarness.StartAsync(o =>
+        {
+            o.RequestTimeout = TimeSpan.FromSeconds(2);
+            o.InitialSyncTimeout = TimeSpan.FromMinutes(1);
+        });
+        // Real time on the emulator's side: only the resolver's (fake) request timeout can end this list.
+        harness.Emulator.Faults.ResponseDelay = TimeSpan.FromHours(1);
+
+        var pending = harness.Resolver.GetSnapshotAsync(Alpaca, Token).AsTask();
+        await Eventually.True(
+            () => harness.Logs.Collector.GetSnapshot().Any(r => r.Exception is TimeoutException),
+            "the hung list times out",
+            harness.Time,
+            TimeSpan.FromMilliseconds(250));
+        harness.Emulator.Faults.ResponseDelay = TimeSpan.Zero;
+        await Eventually.True(() => pending.IsCompleted, "the retried list syncs", harness.Time, TimeSpan.FromMilliseconds(250));
+
+        Assert.Equal(Before, Usable(await pending));
+        Assert.True(harness.Lists("services") >= 2, "the abandoned list was retried");
+    }
 }
