@@ -149,8 +149,7 @@ public sealed class FaultTests
         emulator.SetEndpointConditions("demo", "alpaca-prod-emulated", "10.1.0.1", ready: false);
 
         // KubernetesClient 21.0.8 surfaces the broken line from MoveNextAsync (not through onError).
-        var error = await Assert.ThrowsAnyAsync<JsonException>(() => next);
-        Assert.Contains("$.object", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<JsonException>(() => next);
         Assert.Empty(errors);
 
         // The stream itself is still intact: a fresh enumeration of a new watch works, and the

@@ -50,6 +50,13 @@ internal sealed class ApiRequestHandler
         var request = context.Request;
         var pathAndQuery = request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
         _requests.Add(new EmulatorRequest(request.Method, pathAndQuery, request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null, request.Headers.Authorization.Count > 0, _options.TimeProvider.GetUtcNow()));
+        if (_faults.CurrentOutage == OutageMode.RefuseConnections)
+        {
+            // Accepted while the listener was closing: a down server never answers it.
+            context.Abort();
+            return;
+        }
+
         var pretty = false;
         try
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text.Json.Nodes;
 using Discovery.Testing.Store;
 using Discovery.Testing.Wire;
@@ -70,19 +71,21 @@ internal sealed class WatchStreamer
                 }
             }
 
-            var body = context.Response.Body;
-            foreach (var e in start.Backlog)
+            var body = context.Response.BodyWriter;
+            var reader = subscription.Events.Reader;
+            for (var i = 0; i < start.Backlog.Count; i++)
             {
-                await SendAsync(body, filter, route.Type, e, allowBookmarks, token).ConfigureAwait(false);
+                await SendAsync(body, filter, route.Type, start.Backlog[i], allowBookmarks, token).ConfigureAwait(false);
+                await FlushUnlessMoreAsync(body, i + 1 < start.Backlog.Count, token).ConfigureAwait(false);
                 subscription.Processed();
             }
 
-            var reader = subscription.Events.Reader;
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 while (reader.TryRead(out var e))
                 {
                     await SendAsync(body, filter, route.Type, e, allowBookmarks, token).ConfigureAwait(false);
+                    await FlushUnlessMoreAsync(body, reader.TryPeek(out _), token).ConfigureAwait(false);
                     subscription.Processed();
                 }
             }
@@ -119,9 +122,16 @@ internal sealed class WatchStreamer
         }
     }
 
+    /// <summary>
+    /// Flushes after each line (one HTTP/1.1 chunk per event, as the real server sends) unless
+    /// more lines are already waiting: under load, lines queued together go out together.
+    /// </summary>
+    private static ValueTask<FlushResult> FlushUnlessMoreAsync(PipeWriter body, bool more, CancellationToken token) =>
+        more && (!body.CanGetUnflushedBytes || body.UnflushedBytes < 64 * 1024) ? ValueTask.FromResult(default(FlushResult)) : body.FlushAsync(token);
+
     private void QueueBookmark(object? state) => _store.QueueBookmark((WatchSubscription)state!);
 
-    private async ValueTask SendAsync(Stream body, WatchFilter filter, ResourceType type, StoreEvent e, bool allowBookmarks, CancellationToken token)
+    private async ValueTask SendAsync(PipeWriter body, WatchFilter filter, ResourceType type, StoreEvent e, bool allowBookmarks, CancellationToken token)
     {
         byte[]? line = e.Type switch
         {
@@ -137,10 +147,13 @@ internal sealed class WatchStreamer
         var resumed = _faults.WhenResumed();
         if (!resumed.IsCompleted)
         {
+            await body.FlushAsync(token).ConfigureAwait(false);
             await resumed.WaitAsync(token).ConfigureAwait(false);
         }
 
-        await body.WriteAsync(line, token).ConfigureAwait(false);
+        // One contiguous span per line, so a line never straddles two chunks.
+        line.CopyTo(body.GetSpan(line.Length));
+        body.Advance(line.Length);
     }
 
     /// <summary>An empty object of the watched kind carrying only the revision, as the watch cache sends.</summary>

@@ -47,7 +47,11 @@ internal sealed class JsonShape
     /// <summary>The field of that name, if this struct declares it.</summary>
     public ShapeField? Field(string name) => _fieldsByName is not null && _fieldsByName.TryGetValue(name, out var f) ? f : null;
 
-    /// <summary>Returns a new node laid out as Go would write it. Unknown struct keys are kept after the known ones.</summary>
+    /// <summary>
+    /// Returns the node laid out as Go would write it. Unknown struct keys are kept after the
+    /// known ones. Consumes <paramref name="node"/>: its values move into the result rather than
+    /// being copied (cloning every scalar would dominate a write), so pass a node you own.
+    /// </summary>
     public JsonNode? Canonicalize(JsonNode? node)
     {
         if (node is null)
@@ -58,17 +62,18 @@ internal sealed class JsonShape
         switch (Kind)
         {
             case ShapeKind.Struct when node is JsonObject obj:
+                var properties = Detach(obj);
                 var result = new JsonObject();
                 foreach (var field in Fields)
                 {
-                    obj.TryGetPropertyValue(field.Name, out var value);
+                    var value = properties.Find(p => p.Key == field.Name).Value;
                     var canonical = field.Shape.Canonicalize(value);
                     switch (field.Omit)
                     {
                         case OmitRule.WhenNull when canonical is null:
                         case OmitRule.WhenEmpty when IsEmpty(canonical):
                             continue;
-                        case OmitRule.Always when canonical is null || (canonical is JsonArray { Count: 0 } && field.Zero?.Invoke() is null && field.Shape.Kind is ShapeKind.Array or ShapeKind.Map):
+                        case OmitRule.Always when canonical is null || (canonical is JsonArray { Count: 0 } && field.Shape.Kind is ShapeKind.Array or ShapeKind.Map):
                             // Protobuf storage turns empty slices into nil, which Go writes as null.
                             result[field.Name] = field.Zero?.Invoke();
                             continue;
@@ -78,11 +83,11 @@ internal sealed class JsonShape
                     }
                 }
 
-                foreach (var (key, value) in obj)
+                foreach (var (key, value) in properties)
                 {
                     if (Field(key) is null)
                     {
-                        result[key] = value?.DeepClone();
+                        result[key] = value;
                     }
                 }
 
@@ -90,7 +95,7 @@ internal sealed class JsonShape
 
             case ShapeKind.Map when node is JsonObject map:
                 var sorted = new JsonObject();
-                foreach (var (key, value) in map.OrderBy(p => p.Key, StringComparer.Ordinal))
+                foreach (var (key, value) in Detach(map).OrderBy(p => p.Key, StringComparer.Ordinal))
                 {
                     sorted[key] = Element!.Canonicalize(value);
                 }
@@ -98,8 +103,10 @@ internal sealed class JsonShape
                 return sorted;
 
             case ShapeKind.Array when node is JsonArray array:
+                var elements = array.ToList();
+                array.Clear();
                 var items = new JsonArray();
-                foreach (var item in array)
+                foreach (var item in elements)
                 {
                     items.Add(Element!.Canonicalize(item));
                 }
@@ -107,8 +114,15 @@ internal sealed class JsonShape
                 return items;
 
             default:
-                return node.DeepClone();
+                return node.Parent is null ? node : node.DeepClone();
         }
+    }
+
+    private static List<KeyValuePair<string, JsonNode?>> Detach(JsonObject obj)
+    {
+        var properties = obj.ToList();
+        obj.Clear();
+        return properties;
     }
 
     private static bool IsEmpty(JsonNode? node) => node switch
