@@ -298,6 +298,21 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Completes once every open watch has written all events queued for it so far (bounded by
+    /// the token): lets a test with a fake clock advance time only after the streams caught up.
+    /// </summary>
+    public async Task WaitForWatchesIdleAsync(CancellationToken cancellationToken = default)
+    {
+        while (!_store.AllWatchesIdle)
+        {
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Watch lines queued and not yet written (e.g. while watches are stalled).</summary>
+    internal int PendingWatchItems => _store.PendingWatchItems;
+
     /// <summary>Forgets the recorded requests.</summary>
     public void ClearRequests() => _requests.Clear();
 

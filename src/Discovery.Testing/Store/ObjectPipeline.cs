@@ -131,7 +131,7 @@ internal sealed class ObjectPipeline
         canonicalMetadata["resourceVersion"] = Format(revision);
         if (type.HasGeneration && SpecChanged(canonical, existing.Node))
         {
-            var generation = old["generation"] is JsonValue g && g.TryGetValue<long>(out var n) ? n : 0;
+            var generation = old["generation"] is JsonValue g && long.TryParse(g.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 0;
             canonicalMetadata["generation"] = generation + 1;
         }
 
