@@ -19,6 +19,8 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly List<Task> _loops = [];
     private ResourceInformer? _serviceInformer;
     private ResourceInformer? _endpointInformer;
+    private ResourceInformer? _mirrorInformer;
+    private volatile bool _mirrorFailed;
     private ServiceEndpointSnapshot? _snapshot;
     private Action<ServiceEndpointSnapshot>[] _subscribers = [];
     private long _version;
@@ -209,7 +211,16 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         if (ReferenceEquals(informer, _serviceInformer) && FindService() is { } service && !IsExternalName(service))
         {
             // The endpoint watch starts only once the Service exists: a host that names no Service costs one watch.
-            StartInformer(ref _endpointInformer, EndpointQuery(_context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices));
+            var resource = _context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices;
+            if (service.Spec?.Selector is not { Count: > 0 } && resource == WatchedResource.EndpointSlices && _endpointInformer is null)
+            {
+                // A selectorless Service's hand-made Endpoints reach slices only through the mirroring controller,
+                // which not every cluster runs: read the Endpoints too and use them when no slice exists. Started
+                // first, so that the slices never publish an empty set without it.
+                StartInformer(ref _mirrorInformer, EndpointQuery(WatchedResource.Endpoints));
+            }
+
+            StartInformer(ref _endpointInformer, EndpointQuery(resource));
         }
 
         await RebuildAsync(cancellationToken).ConfigureAwait(false);
@@ -223,6 +234,18 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     void IResourceInformerOwner.OnFailure(ResourceInformer informer, Exception error)
     {
+        if (ReferenceEquals(informer, _mirrorInformer))
+        {
+            // The mirror is a best effort: its failure must not hold back the slices.
+            if (!_mirrorFailed && !informer.HasSynced)
+            {
+                _mirrorFailed = true;
+                _ = RebuildAsync(_stopping.Token);
+            }
+
+            return;
+        }
+
         _lastError = error;
         _failing = true;
         if (_synced)
@@ -362,6 +385,19 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         {
             source = EndpointSourceKind.EndpointSlices;
             endpoints = KubernetesObjectConverter.FromSlices(endpointInformer.Objects.Values.OfType<V1EndpointSlice>());
+            if (_mirrorInformer is { } mirror && !_mirrorFailed)
+            {
+                if (!mirror.HasSynced)
+                {
+                    return null;
+                }
+
+                if (endpoints.IsEmpty)
+                {
+                    source = EndpointSourceKind.Endpoints;
+                    endpoints = KubernetesObjectConverter.FromEndpoints(mirror.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name));
+                }
+            }
         }
 
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
