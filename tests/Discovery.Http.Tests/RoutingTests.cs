@@ -104,8 +104,10 @@ public sealed class RoutingTests
                 response.EnsureSuccessStatusCode();
             }
 
-            // 60 requests over 3 backends: each gets 20 on average; fewer than 5 is over 4 sigma away.
-            Assert.All(backends.Select((b, i) => b.Requests - before[i]), count => Assert.InRange(count, 5, 40));
+            // Random: 60 requests over 3 backends, 20 each on average; fewer than 5 is over 4 sigma away. Power of two choices
+            // also weighs latency, which on loopback is mostly noise, so only reaching every backend is certain.
+            var counts = backends.Select((b, i) => b.Requests - before[i]).ToArray();
+            Assert.All(counts, count => Assert.InRange(count, name == "random" ? 5 : 1, 60));
         }
 
         foreach (var backend in backends)
