@@ -273,7 +273,7 @@ internal sealed class ServicePortBalancer
             all[i] = new DestinationState(target, stats);
         }
 
-        return new DestinationSet(selection, all, SelectLocal(all), statistics);
+        return new DestinationSet(this, selection, all, SelectLocal(all), statistics);
     }
 
     private DestinationState[] SelectLocal(DestinationState[] all)
