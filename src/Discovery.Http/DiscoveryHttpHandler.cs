@@ -57,13 +57,16 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             defaultPortName,
             timeProvider ?? TimeProvider.System,
             (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<DiscoveryHttpHandler>(),
-            _ownedMetrics);
+            _ownedMetrics,
+            new KubernetesDiscoveryOptions().IdleTimeout);
     }
 
     internal DiscoveryHttpHandler(DiscoveryClient client)
     {
         _client = client;
     }
+
+    internal DiscoveryClient Client => _client;
 
     /// <inheritdoc/>
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -97,9 +100,11 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && _ownedMetrics is not null)
         {
-            _ownedMetrics?.Dispose();
+            // Built by the public constructor: the client is this handler's own.
+            _client.Dispose();
+            _ownedMetrics.Dispose();
         }
 
         base.Dispose(disposing);
