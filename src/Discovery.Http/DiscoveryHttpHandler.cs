@@ -318,7 +318,10 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             return response;
         }
 
-        return await AttemptsAsync(request, originalUri, entry, set, destination, original, sent, started, cancellationToken).ConfigureAwait(false);
+        // Awaited like the first attempt, in the same variable: no further fields in this state machine.
+        sent = AttemptsAsync(request, originalUri, entry, set, destination, original, sent, started, cancellationToken);
+        await ((Task)sent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return sent.GetAwaiter().GetResult();
     }
 
     /// <summary>
