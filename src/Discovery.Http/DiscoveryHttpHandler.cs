@@ -241,6 +241,19 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     /// <summary>Picks an endpoint of an existing Service and sends the first attempt; failures come back as a faulted task.</summary>
     private Task<HttpResponseMessage> SendResolved(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, CancellationToken cancellationToken)
     {
+        try
+        {
+            return SendResolvedCore(request, originalUri, entry, snapshot, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // A throwing load-balancing policy, for instance: reported through the task, as from an async method.
+            return Task.FromException<HttpResponseMessage>(e);
+        }
+    }
+
+    private Task<HttpResponseMessage> SendResolvedCore(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, CancellationToken cancellationToken)
+    {
         var client = _client;
         var service = entry.Service;
         PortSelection selection;
@@ -286,8 +299,15 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
         {
             // The inner handler answered synchronously (a cached or in-memory response): nothing to wait for.
-            EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode);
-            original.Restore(request, originalUri);
+            try
+            {
+                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode);
+            }
+            finally
+            {
+                original.Restore(request, originalUri);
+            }
+
             return sent;
         }
 
@@ -313,8 +333,15 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
         {
             var response = sent.Result;
-            EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode);
-            original.Restore(request, originalUri);
+            try
+            {
+                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode);
+            }
+            finally
+            {
+                original.Restore(request, originalUri);
+            }
+
             return response;
         }
 
