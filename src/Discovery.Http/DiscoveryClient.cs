@@ -21,6 +21,9 @@ internal sealed class DiscoveryClient : IDisposable
     private readonly ConcurrentDictionary<string, HostEntry> _hosts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(ServiceKey Service, string Port), ServicePortBalancer> _balancers = new();
     private readonly ConditionalWeakTable<HttpRequestMessage, TriedEndpoints> _failedRequests = new();
+    // The core's default; the registry passes the configured one.
+    private static readonly TimeSpan DefaultIdleTimeout = new KubernetesDiscoveryOptions().IdleTimeout;
+
     private readonly ITimer _sweep;
     private int _cachedHosts;
 
@@ -34,7 +37,7 @@ internal sealed class DiscoveryClient : IDisposable
         TimeProvider timeProvider,
         ILogger logger,
         DiscoveryHttpMetrics metrics,
-        TimeSpan idleTimeout)
+        TimeSpan? idleTimeout = null)
     {
         Name = name;
         Options = options;
@@ -46,10 +49,10 @@ internal sealed class DiscoveryClient : IDisposable
         Logger = logger;
         Metrics = metrics;
         Zone = options.PreferLocalZone && !string.IsNullOrWhiteSpace(options.Zone) ? options.Zone : null;
-        IdleTimeout = idleTimeout;
+        IdleTimeout = idleTimeout ?? DefaultIdleTimeout;
 
         // As the core sweeps its watchers: a quarter of the idle time, between a second and a minute.
-        var period = TimeSpan.FromTicks(Math.Clamp(idleTimeout.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+        var period = TimeSpan.FromTicks(Math.Clamp(IdleTimeout.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
         _sweep = IdleSweep.Start(this, period);
     }
 

@@ -57,8 +57,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             defaultPortName,
             timeProvider ?? TimeProvider.System,
             (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<DiscoveryHttpHandler>(),
-            _ownedMetrics,
-            new KubernetesDiscoveryOptions().IdleTimeout);
+            _ownedMetrics);
     }
 
     internal DiscoveryHttpHandler(DiscoveryClient client)
