@@ -8,13 +8,17 @@ internal sealed class DestinationSet
 {
     private volatile CandidateView? _view;
 
-    public DestinationSet(PortSelection selection, DestinationState[] all, DestinationState[] local, Dictionary<string, EndpointStatistics> statistics)
+    public DestinationSet(ServicePortBalancer balancer, PortSelection selection, DestinationState[] all, DestinationState[] local, Dictionary<string, EndpointStatistics> statistics)
     {
+        Balancer = balancer;
         Selection = selection;
         All = all;
         Local = local;
         Statistics = statistics;
     }
+
+    /// <summary>The balancer that built the set.</summary>
+    public ServicePortBalancer Balancer { get; }
 
     public PortSelection Selection { get; }
 

@@ -8,7 +8,12 @@ namespace Discovery.Http;
 /// Everything service discovery keeps for one <c>IHttpClientFactory</c> client: options, policy, parsed hosts and one balancer
 /// per Service port. It outlives the handlers, which the factory recreates every few minutes.
 /// </summary>
-internal sealed class DiscoveryClient
+/// <remarks>
+/// Hosts and balancers unused for the core's idle timeout (after which the core also stops the Service's watcher) are removed
+/// by a periodic sweep, so that an application touching many Services, or many external <c>name.namespace</c> hosts, does not
+/// keep them all. The request path only marks entries used (see <see cref="UsageMark"/>).
+/// </remarks>
+internal sealed class DiscoveryClient : IDisposable
 {
     // Hosts come from URLs, which may be user-controlled: the cache stops growing here and further hosts are parsed per request.
     private const int MaxCachedHosts = 1024;
@@ -16,6 +21,10 @@ internal sealed class DiscoveryClient
     private readonly ConcurrentDictionary<string, HostEntry> _hosts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(ServiceKey Service, string Port), ServicePortBalancer> _balancers = new();
     private readonly ConditionalWeakTable<HttpRequestMessage, TriedEndpoints> _failedRequests = new();
+    // The core's default; the registry passes the configured one.
+    private static readonly TimeSpan DefaultIdleTimeout = new KubernetesDiscoveryOptions().IdleTimeout;
+
+    private readonly ITimer _sweep;
     private int _cachedHosts;
 
     public DiscoveryClient(
@@ -27,7 +36,8 @@ internal sealed class DiscoveryClient
         string? defaultPortName,
         TimeProvider timeProvider,
         ILogger logger,
-        DiscoveryHttpMetrics metrics)
+        DiscoveryHttpMetrics metrics,
+        TimeSpan? idleTimeout = null)
     {
         Name = name;
         Options = options;
@@ -39,6 +49,11 @@ internal sealed class DiscoveryClient
         Logger = logger;
         Metrics = metrics;
         Zone = options.PreferLocalZone && !string.IsNullOrWhiteSpace(options.Zone) ? options.Zone : null;
+        IdleTimeout = idleTimeout ?? DefaultIdleTimeout;
+
+        // As the core sweeps its watchers: a quarter of the idle time, between a second and a minute.
+        var period = TimeSpan.FromTicks(Math.Clamp(IdleTimeout.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+        _sweep = IdleSweep.Start(this, period);
     }
 
     public string Name { get; }
@@ -62,14 +77,22 @@ internal sealed class DiscoveryClient
     /// <summary>The caller's zone when zone-aware routing applies.</summary>
     public string? Zone { get; }
 
+    /// <summary>How long a host or balancer may go unused before the sweep removes it.</summary>
+    public TimeSpan IdleTimeout { get; }
+
+    internal int CachedHostCount => _hosts.Count;
+
+    internal int BalancerCount => _balancers.Count;
+
     public HostEntry GetHostEntry(string host)
     {
         if (_hosts.TryGetValue(host, out var entry))
         {
+            entry.Touch();
             return entry;
         }
 
-        entry = new HostEntry(host, Parser.Parse(host));
+        entry = new HostEntry(host, Parser.Parse(host), TimeProvider.GetTimestamp());
         if (Volatile.Read(ref _cachedHosts) < MaxCachedHosts && _hosts.TryAdd(host, entry))
         {
             Interlocked.Increment(ref _cachedHosts);
@@ -98,16 +121,88 @@ internal sealed class DiscoveryClient
     public ServicePortBalancer GetBalancer(HostEntry entry, string portName)
     {
         var last = entry.LastBalancer;
-        if (last is not null && string.Equals(last.PortName, portName, StringComparison.Ordinal))
+        if (last is not null && !last.IsRetired && string.Equals(last.PortName, portName, StringComparison.Ordinal))
         {
+            last.Touch();
             return last;
         }
 
-        var balancer = _balancers.GetOrAdd(
-            (entry.Service, portName),
-            static (key, client) => new ServicePortBalancer(client, key.Service, key.Port),
-            this);
-        entry.LastBalancer = balancer;
-        return balancer;
+        var key = (entry.Service, portName);
+        while (true)
+        {
+            var balancer = _balancers.GetOrAdd(key, static (key, client) => new ServicePortBalancer(client, key.Service, key.Port), this);
+            if (!balancer.IsRetired)
+            {
+                balancer.Touch();
+                entry.LastBalancer = balancer;
+                return balancer;
+            }
+
+            // Retired by the sweep, which is about to remove it: remove it first, and add a fresh one.
+            _balancers.TryRemove(new KeyValuePair<(ServiceKey, string), ServicePortBalancer>(key, balancer));
+        }
+    }
+
+    /// <summary>Removes the hosts and balancers unused for <see cref="IdleTimeout"/> (run by the sweep timer; tests call it directly).</summary>
+    internal void EvictIdle()
+    {
+        var now = TimeProvider.GetTimestamp();
+        foreach (var pair in _balancers)
+        {
+            var balancer = pair.Value;
+            if (balancer.TryRetire(now, IdleTimeout) && _balancers.TryRemove(pair))
+            {
+                Log.BalancerEvicted(Logger, balancer.Service.Namespace, balancer.Service.Name, balancer.PortName, IdleTimeout);
+            }
+        }
+
+        foreach (var pair in _hosts)
+        {
+            if (pair.Value.IsIdle(now, IdleTimeout, TimeProvider) && _hosts.TryRemove(pair))
+            {
+                Interlocked.Decrement(ref _cachedHosts);
+            }
+        }
+    }
+
+    public void Dispose() => _sweep.Dispose();
+
+    /// <summary>
+    /// The sweep timer. It holds its client weakly: a client whose handler was dropped without being disposed is collected, and
+    /// the timer then stops itself.
+    /// </summary>
+    private sealed class IdleSweep
+    {
+        private readonly WeakReference<DiscoveryClient> _client;
+        private ITimer? _timer;
+
+        private IdleSweep(DiscoveryClient client) => _client = new WeakReference<DiscoveryClient>(client);
+
+        public static ITimer Start(DiscoveryClient client, TimeSpan period)
+        {
+            var sweep = new IdleSweep(client);
+            var timer = client.TimeProvider.CreateTimer(static state => ((IdleSweep)state!).Run(), sweep, period, period);
+            sweep._timer = timer;
+            return timer;
+        }
+
+        private void Run()
+        {
+            if (!_client.TryGetTarget(out var client))
+            {
+                _timer?.Dispose();
+                return;
+            }
+
+            try
+            {
+                client.EvictIdle();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A timer callback must not throw; the next sweep tries again.
+                Log.SweepFailed(client.Logger, e);
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Discovery.Http;
 
 /// <summary>One <see cref="DiscoveryClient"/> per <c>IHttpClientFactory</c> client name, kept for the application's lifetime.</summary>
-internal sealed class DiscoveryClientRegistry
+internal sealed class DiscoveryClientRegistry : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<DiscoveryClient>> _clients = new(StringComparer.Ordinal);
     private readonly IOptionsMonitor<DiscoveryHttpClientOptions> _options;
@@ -58,6 +58,18 @@ internal sealed class DiscoveryClientRegistry
             _coreOptions.Value.DefaultPortName,
             _timeProvider,
             _loggerFactory.CreateLogger<DiscoveryHttpHandler>(),
-            _metrics);
+            _metrics,
+            _coreOptions.Value.IdleTimeout);
+    }
+
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values)
+        {
+            if (client.IsValueCreated)
+            {
+                client.Value.Dispose();
+            }
+        }
     }
 }

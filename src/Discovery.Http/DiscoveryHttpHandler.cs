@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -64,6 +65,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         _client = client;
     }
 
+    internal DiscoveryClient Client => _client;
+
     /// <inheritdoc/>
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -90,15 +93,17 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             return base.SendAsync(request, cancellationToken);
         }
 
-        return SendToServiceAsync(request, uri, entry, cancellationToken);
+        return SendToService(request, uri, entry, cancellationToken);
     }
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && _ownedMetrics is not null)
         {
-            _ownedMetrics?.Dispose();
+            // Built by the public constructor: the client is this handler's own.
+            _client.Dispose();
+            _ownedMetrics.Dispose();
         }
 
         base.Dispose(disposing);
@@ -172,6 +177,24 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         };
     }
 
+    /// <summary>
+    /// The request path for a Service host. When the snapshot is at hand (every request after a Service's first) the endpoint is
+    /// picked and the request sent without an async state machine; one is allocated only to wait for a response that is not
+    /// there yet, and a larger one only for retries, the first lookup of a Service and per-attempt timeouts.
+    /// </summary>
+    private Task<HttpResponseMessage> SendToService(HttpRequestMessage request, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
+    {
+        if (entry.Match != ServiceHostMatch.Invalid
+            && _client.Resolver.TryGetSnapshot(entry.Service, out var snapshot)
+            && snapshot.ServiceExists)
+        {
+            return SendResolved(request, originalUri, entry, snapshot, cancellationToken);
+        }
+
+        return SendToServiceAsync(request, originalUri, entry, cancellationToken);
+    }
+
+    /// <summary>The request path when the snapshot is not at hand: waits for it, or fails, or passes the request through to DNS.</summary>
     private async Task<HttpResponseMessage> SendToServiceAsync(HttpRequestMessage request, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
     {
         var client = _client;
@@ -211,10 +234,41 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             throw new DiscoveryHttpRequestException(new ServiceNotFoundException(service));
         }
 
-        var selection = SelectPort(snapshot, originalUri, entry);
+        return await SendResolved(request, originalUri, entry, snapshot, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Picks an endpoint of an existing Service and sends the first attempt; failures come back as a faulted task.</summary>
+    private Task<HttpResponseMessage> SendResolved(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return SendResolvedCore(request, originalUri, entry, snapshot, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // A throwing load-balancing policy, for instance: reported through the task, as from an async method.
+            return Task.FromException<HttpResponseMessage>(e);
+        }
+    }
+
+    private Task<HttpResponseMessage> SendResolvedCore(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var client = _client;
+        var service = entry.Service;
+        PortSelection selection;
+        try
+        {
+            selection = SelectPort(snapshot, originalUri, entry);
+        }
+        catch (DiscoveryHttpRequestException e)
+        {
+            return Task.FromException<HttpResponseMessage>(e);
+        }
+
         if (selection.Targets.IsEmpty)
         {
-            throw new DiscoveryHttpRequestException(new NoReadyEndpointsException(service, snapshot.NotReadyCount, snapshot.TerminatingCount, NullIfEmpty(selection.PortName)));
+            return Task.FromException<HttpResponseMessage>(new DiscoveryHttpRequestException(
+                new NoReadyEndpointsException(service, snapshot.NotReadyCount, snapshot.TerminatingCount, NullIfEmpty(selection.PortName))));
         }
 
         var balancer = client.GetBalancer(entry, selection.PortName);
@@ -222,15 +276,100 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
 
         // An outer retry (Polly, the standard resilience handler) re-sends this same message: go elsewhere than before.
         var failed = client.GetFailedEndpoints(request);
-        var destination = balancer.Pick(set, new LoadBalancingContext(request, service, 0, balancer.Sequence), failed, strict: false)
-            ?? throw new DiscoveryHttpRequestException(
+        var destination = balancer.Pick(set, new LoadBalancingContext(request, service, 0, balancer.Sequence), failed, strict: false);
+        if (destination is null)
+        {
+            return Task.FromException<HttpResponseMessage>(new DiscoveryHttpRequestException(
                 DiscoveryFailureReason.NoEndpointPicked,
                 service,
-                $"The load-balancing policy '{client.Policy.Name}' picked no endpoint of Service '{service.Name}' in namespace '{service.Namespace}' out of {set.All.Length}.");
+                $"The load-balancing policy '{client.Policy.Name}' picked no endpoint of Service '{service.Name}' in namespace '{service.Namespace}' out of {set.All.Length}."));
+        }
 
-        var setHost = request.Headers.Host is null;
-        var originalVersion = request.Version;
-        var originalVersionPolicy = request.VersionPolicy;
+        var original = new OriginalRequest(request);
+        if (client.Options.AttemptTimeout is not null)
+        {
+            // Each attempt owns a timer to dispose of afterwards: the general path.
+            return AttemptsAsync(request, originalUri, entry, set, destination, original, sent: null, started: 0, cancellationToken);
+        }
+
+        Prepare(request, originalUri, entry, set.Selection, destination, original);
+        var started = BeginAttempt(service, destination);
+        var sent = SendInner(request, cancellationToken);
+        if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
+        {
+            // The inner handler answered synchronously (a cached or in-memory response): nothing to wait for.
+            try
+            {
+                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode);
+            }
+            finally
+            {
+                original.Restore(request, originalUri);
+            }
+
+            return sent;
+        }
+
+        return CompleteAsync(sent, request, originalUri, entry, set, destination, original, started, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits for the first attempt and, when it succeeded, records it and restores the request. Kept small: its state machine is the
+    /// only allocation of this handler's own per request (besides the Host header). Anything else goes on in <see cref="AttemptsAsync"/>.
+    /// </summary>
+    private async Task<HttpResponseMessage> CompleteAsync(
+        Task<HttpResponseMessage> sent,
+        HttpRequestMessage request,
+        Uri originalUri,
+        HostEntry entry,
+        DestinationSet set,
+        DestinationState destination,
+        OriginalRequest original,
+        long started,
+        CancellationToken cancellationToken)
+    {
+        await ((Task)sent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
+        {
+            var response = sent.Result;
+            try
+            {
+                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode);
+            }
+            finally
+            {
+                original.Restore(request, originalUri);
+            }
+
+            return response;
+        }
+
+        // Awaited like the first attempt, in the same variable: no further fields in this state machine.
+        sent = AttemptsAsync(request, originalUri, entry, set, destination, original, sent, started, cancellationToken);
+        await ((Task)sent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return sent.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// The general attempt loop: sends (or, when <paramref name="sent"/> is given, finishes the attempt already sent), records the
+    /// outcome, retries on another endpoint when allowed, and restores the request at the end.
+    /// </summary>
+    private async Task<HttpResponseMessage> AttemptsAsync(
+        HttpRequestMessage request,
+        Uri originalUri,
+        HostEntry entry,
+        DestinationSet set,
+        DestinationState destination,
+        OriginalRequest original,
+        Task<HttpResponseMessage>? sent,
+        long started,
+        CancellationToken cancellationToken)
+    {
+        var client = _client;
+        var service = entry.Service;
+        var balancer = set.Balancer;
+        var selection = set.Selection;
+        var failed = client.GetFailedEndpoints(request);
         var resendable = AttemptOutcomeClassifier.IsResendable(request.Content);
         var connectRetries = 0;
         var sendRetries = 0;
@@ -239,50 +378,46 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         {
             while (true)
             {
-                request.RequestUri = Rewrite(originalUri, destination);
-                if (setHost)
-                {
-                    request.Headers.Host = entry.GetHostHeader(originalUri);
-                }
-
-                if (client.Options.UseAppProtocol && IsH2c(selection, originalUri))
-                {
-                    request.Version = System.Net.HttpVersion.Version20;
-                    request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-                }
-
-                client.Metrics.Picked(service, destination);
-                Tag(Activity.Current, service, destination);
-
-                var statistics = destination.Statistics;
                 HttpResponseMessage? response = null;
                 Exception? error = null;
                 AttemptOutcome outcome;
-                var started = Stopwatch.GetTimestamp();
-                statistics.Started();
-                client.Metrics.Started(service);
-                using var timer = client.Options.AttemptTimeout is { } attemptTimeout ? new CancellationTokenSource(attemptTimeout, client.TimeProvider) : null;
-                using var timeout = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+                CancellationTokenSource? timer = null;
+                CancellationTokenSource? timeout = null;
                 try
                 {
-                    response = await base.SendAsync(request, timeout?.Token ?? cancellationToken).ConfigureAwait(false);
-                    outcome = (int)response.StatusCode >= 500 ? AttemptOutcome.ServerError : AttemptOutcome.Success;
-                }
-                catch (Exception e)
-                {
-                    error = e;
-                    outcome = AttemptOutcomeClassifier.Classify(e);
+                    if (sent is null)
+                    {
+                        Prepare(request, originalUri, entry, selection, destination, original);
+                        started = BeginAttempt(service, destination);
+                        if (client.Options.AttemptTimeout is { } attemptTimeout)
+                        {
+                            timer = new CancellationTokenSource(attemptTimeout, client.TimeProvider);
+                            timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+                        }
+
+                        sent = SendInner(request, timeout?.Token ?? cancellationToken);
+                    }
+
+                    try
+                    {
+                        response = await sent.ConfigureAwait(false);
+                        outcome = IsSuccess(response) ? AttemptOutcome.Success : AttemptOutcome.ServerError;
+                    }
+                    catch (Exception e)
+                    {
+                        error = e;
+                        outcome = AttemptOutcomeClassifier.Classify(e);
+                    }
                 }
                 finally
                 {
-                    statistics.Finished();
-                    client.Metrics.Finished(service);
+                    sent = null;
+                    timeout?.Dispose();
+                    timer?.Dispose();
                 }
 
-                var elapsed = Stopwatch.GetElapsedTime(started);
                 var statusCode = response is null ? (int?)null : (int)response.StatusCode;
-                balancer.ReportOutcome(destination, outcome, elapsed);
-                client.Metrics.Completed(service, destination, elapsed, statusCode, outcome);
+                EndAttempt(balancer, destination, started, outcome, statusCode);
                 if (outcome == AttemptOutcome.Success)
                 {
                     return response!;
@@ -338,14 +473,91 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
         finally
         {
+            original.Restore(request, originalUri);
+        }
+    }
+
+    private static bool IsSuccess(HttpResponseMessage response) => (int)response.StatusCode < 500;
+
+    /// <summary>Points the request at <paramref name="destination"/>, keeping the original Host for the server.</summary>
+    private void Prepare(HttpRequestMessage request, Uri originalUri, HostEntry entry, PortSelection selection, DestinationState destination, OriginalRequest original)
+    {
+        request.RequestUri = Rewrite(originalUri, destination);
+        if (original.SetsHost)
+        {
+            // The typed setter: SocketsHttpHandler reads the header back (for the request line, and as the TLS host name), which
+            // would turn a raw value into a parsed one anyway, at the same cost.
+            request.Headers.Host = entry.GetHostHeader(originalUri);
+        }
+
+        if (_client.Options.UseAppProtocol && IsH2c(selection, originalUri))
+        {
+            request.Version = System.Net.HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+    }
+
+    private long BeginAttempt(ServiceKey service, DestinationState destination)
+    {
+        var client = _client;
+        client.Metrics.Picked(service, destination);
+        Tag(Activity.Current, service, destination);
+        var started = Stopwatch.GetTimestamp();
+        destination.Statistics.Started();
+        client.Metrics.Started(service);
+        return started;
+    }
+
+    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode)
+    {
+        var metrics = _client.Metrics;
+        destination.Statistics.Finished();
+        metrics.Finished(balancer.Service);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        balancer.ReportOutcome(destination, outcome, elapsed);
+        metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
+    }
+
+    /// <summary>The inner send, with an exception thrown synchronously turned into a faulted task like any other failure.</summary>
+    private Task<HttpResponseMessage> SendInner(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return base.SendAsync(request, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<HttpResponseMessage>(e);
+        }
+    }
+
+    /// <summary>What the handler changes on a request, as the caller wrote it, to restore once the send is over.</summary>
+    [StructLayout(LayoutKind.Auto)]
+    private readonly struct OriginalRequest
+    {
+        private readonly Version _version;
+        private readonly HttpVersionPolicy _versionPolicy;
+
+        public OriginalRequest(HttpRequestMessage request)
+        {
+            SetsHost = request.Headers.Host is null;
+            _version = request.Version;
+            _versionPolicy = request.VersionPolicy;
+        }
+
+        /// <summary>Whether the request has no Host header of its own, so the handler sets (and then removes) one.</summary>
+        public bool SetsHost { get; }
+
+        public void Restore(HttpRequestMessage request, Uri originalUri)
+        {
             request.RequestUri = originalUri;
-            if (setHost)
+            if (SetsHost)
             {
                 request.Headers.Host = null;
             }
 
-            request.Version = originalVersion;
-            request.VersionPolicy = originalVersionPolicy;
+            request.Version = _version;
+            request.VersionPolicy = _versionPolicy;
         }
     }
 

@@ -18,6 +18,9 @@ public static class DiscoveryHttpInstrumentation
     /// <summary>Counter of passive-health ejections, tagged with the Service, namespace, endpoint and reason.</summary>
     public const string Ejections = "discovery.http.client.ejections";
 
+    /// <summary>Counter of ejected endpoints back in rotation after their ejection ended, tagged with the Service, namespace, endpoint and pod.</summary>
+    public const string Readmissions = "discovery.http.client.readmissions";
+
     /// <summary>Counter of retries on another endpoint, tagged with the Service, namespace and reason.</summary>
     public const string Retries = "discovery.http.client.retries";
 

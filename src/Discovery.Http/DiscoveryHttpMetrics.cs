@@ -14,6 +14,7 @@ internal sealed class DiscoveryHttpMetrics : IDisposable
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _ejections;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _readmissions;
 
     public DiscoveryHttpMetrics(IMeterFactory? meterFactory)
     {
@@ -24,6 +25,7 @@ internal sealed class DiscoveryHttpMetrics : IDisposable
         _duration = _meter.CreateHistogram<double>(RequestDuration, "s", "Duration of request attempts to response headers, per endpoint.");
         _ejections = _meter.CreateCounter<long>(Ejections, "{ejection}", "Endpoints ejected by passive health checking.");
         _retries = _meter.CreateCounter<long>(Retries, "{retry}", "Request attempts retried on another endpoint.");
+        _readmissions = _meter.CreateCounter<long>(Readmissions, "{readmission}", "Ejected endpoints back in rotation after their ejection ended.");
     }
 
     public static string ReasonOf(AttemptOutcome outcome) => outcome switch
@@ -90,6 +92,14 @@ internal sealed class DiscoveryHttpMetrics : IDisposable
         var tags = EndpointTags(service, destination);
         tags.Add(ReasonTag, ReasonOf(outcome));
         _ejections.Add(1, tags);
+    }
+
+    public void Readmitted(ServiceKey service, DestinationState destination)
+    {
+        if (_readmissions.Enabled)
+        {
+            _readmissions.Add(1, EndpointTags(service, destination));
+        }
     }
 
     public void Retried(ServiceKey service, AttemptOutcome outcome)

@@ -20,6 +20,7 @@ internal sealed class EndpointStatistics
     private long _ejectedUntil;
     private long _latencyTicks;
     private long _latencyUpdatedAt;
+    private int _readmissionPending;
 
     public EndpointStatistics(string authority, TimeProvider timeProvider)
     {
@@ -101,6 +102,14 @@ internal sealed class EndpointStatistics
         duration = TimeSpan.FromTicks(Math.Min(baseDuration.Ticks * factor, maxDuration.Ticks));
         Volatile.Write(ref _ejectedUntil, now + (long)(duration.TotalSeconds * TimeProvider.TimestampFrequency));
         Volatile.Write(ref _consecutiveFailures, 0);
+        Volatile.Write(ref _readmissionPending, 1);
         return level;
     }
+
+    /// <summary>
+    /// Whether the endpoint's ejection has ended and this is the first to notice it (once per ejection, whichever destination
+    /// set or thread asks), so that its return to rotation is reported once.
+    /// </summary>
+    public bool TryTakeReadmission(long now)
+        => Volatile.Read(ref _readmissionPending) != 0 && !IsEjected(now) && Interlocked.Exchange(ref _readmissionPending, 0) != 0;
 }

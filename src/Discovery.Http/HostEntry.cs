@@ -6,9 +6,11 @@ internal sealed class HostEntry
     private volatile ServicePortBalancer? _lastBalancer;
     private volatile Tuple<int, string>? _hostHeaderWithPort;
     private long _passThroughUntil;
+    private UsageMark _usage;
 
-    public HostEntry(string host, ServiceHostParseResult parse)
+    public HostEntry(string host, ServiceHostParseResult parse, long now)
     {
+        _usage = new UsageMark(now);
         Host = host;
         Parse = parse;
         HostHeader = parse.PortName is null ? host : StripPortLabel(host);
@@ -50,6 +52,12 @@ internal sealed class HostEntry
         _hostHeaderWithPort = Tuple.Create(port, header);
         return header;
     }
+
+    /// <summary>Marks the entry used, so that the idle sweep keeps it.</summary>
+    public void Touch() => _usage.Touch();
+
+    /// <summary>Called by the idle sweep only (see <see cref="UsageMark.IsIdle"/>).</summary>
+    public bool IsIdle(long now, TimeSpan idleTimeout, TimeProvider timeProvider) => _usage.IsIdle(now, idleTimeout, timeProvider);
 
     /// <summary>Whether a <c>svc.ns</c> host was recently found not to be a Service we may use, so it goes to DNS.</summary>
     public bool PassesThrough(long now) => now < Volatile.Read(ref _passThroughUntil);

@@ -22,4 +22,13 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Warning, "Could not install Service-name certificate validation on the primary handler of client '{Client}': {Reason}")]
     public static partial void CertificateValidationNotInstalled(ILogger logger, string client, string reason);
+
+    [LoggerMessage(7, LogLevel.Information, "Endpoint {Endpoint} (pod {Pod}) of Service {Namespace}/{Service} is back in rotation after its ejection {Level} in a row ended.")]
+    public static partial void Readmitted(ILogger logger, string endpoint, string? pod, string @namespace, string service, int level);
+
+    [LoggerMessage(8, LogLevel.Debug, "Dropped the load-balancing state of Service {Namespace}/{Service} port '{Port}', unused for {IdleTimeout}.")]
+    public static partial void BalancerEvicted(ILogger logger, string @namespace, string service, string port, TimeSpan idleTimeout);
+
+    [LoggerMessage(9, LogLevel.Warning, "The idle sweep of hosts and balancers failed; it runs again later.")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
 }

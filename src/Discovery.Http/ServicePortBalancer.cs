@@ -12,10 +12,13 @@ internal sealed class ServicePortBalancer
     private volatile DestinationSet? _current;
     private int _healthVersion;
     private int _panicking;
+    private int _retired;
+    private UsageMark _usage;
 
     public ServicePortBalancer(DiscoveryClient client, ServiceKey service, string portName)
     {
         _client = client;
+        _usage = new UsageMark(client.TimeProvider.GetTimestamp());
         Service = service;
         PortName = portName;
     }
@@ -25,6 +28,38 @@ internal sealed class ServicePortBalancer
     public string PortName { get; }
 
     public SequenceCounter Sequence { get; } = new();
+
+    /// <summary>Whether the idle sweep removed the balancer: requests that still hold it finish with it, new ones get a new one.</summary>
+    public bool IsRetired => Volatile.Read(ref _retired) != 0;
+
+    /// <summary>Marks the balancer used, so that the idle sweep keeps it.</summary>
+    public void Touch() => _usage.Touch();
+
+    /// <summary>
+    /// Called by the idle sweep only: retires the balancer when it went unused for <paramref name="idleTimeout"/> and no request
+    /// of it is waiting for its response headers. Returns whether it did.
+    /// </summary>
+    public bool TryRetire(long now, TimeSpan idleTimeout)
+    {
+        if (!_usage.IsIdle(now, idleTimeout, _client.TimeProvider))
+        {
+            return false;
+        }
+
+        if (_current is { } set)
+        {
+            foreach (var destination in set.All)
+            {
+                if (destination.Statistics.Outstanding > 0)
+                {
+                    return false;
+                }
+            }
+        }
+
+        Volatile.Write(ref _retired, 1);
+        return true;
+    }
 
     /// <summary>Returns the destination set for a port selection, building it once per snapshot.</summary>
     public DestinationSet GetDestinationSet(PortSelection selection)
@@ -185,6 +220,12 @@ internal sealed class ServicePortBalancer
                 ejected++;
                 validUntil = Math.Min(validUntil, until);
             }
+            else if (until != 0 && destination.Statistics.TryTakeReadmission(now))
+            {
+                // The view is recomputed when an ejection ends: the first request after that sees the endpoint back.
+                _client.Metrics.Readmitted(Service, destination);
+                Log.Readmitted(_client.Logger, destination.Authority, destination.Endpoint.PodName, Service.Namespace, Service.Name, destination.Statistics.EjectionLevel);
+            }
         }
 
         var healthy = Healthy(set.All, now, ejected);
@@ -273,7 +314,7 @@ internal sealed class ServicePortBalancer
             all[i] = new DestinationState(target, stats);
         }
 
-        return new DestinationSet(selection, all, SelectLocal(all), statistics);
+        return new DestinationSet(this, selection, all, SelectLocal(all), statistics);
     }
 
     private DestinationState[] SelectLocal(DestinationState[] all)

@@ -4,6 +4,7 @@ namespace Discovery.Benchmarks;
 
 /// <summary>The floor under any handler that rewrites a request URI: building the new <see cref="Uri"/>.</summary>
 [MemoryDiagnoser]
+[Config(typeof(BenchConfig))]
 public class UriRewriteBenchmarks
 {
     private readonly Uri _original = new("http://alpaca-prod/api/items?page=2");

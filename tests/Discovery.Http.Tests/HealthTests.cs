@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Discovery.Http.Tests;
@@ -57,6 +58,48 @@ public sealed class HealthTests
         await SendAsync(client, 2);
         Assert.Equal(3, DeadAttempts());
         Assert.Equal(19, live.Requests);
+    }
+
+    [Fact]
+    public async Task An_endpoint_back_from_ejection_is_logged_and_counted_once_per_ejection()
+    {
+        var time = new FakeTimeProvider();
+        await using var live = await Backend.StartAsync("pod-live");
+        var dead = Ports.Refusing();
+        await using var services = TestServices.Create(
+            s =>
+            {
+                s.AddFakeLogging();
+                s.AddHttpClient("h").AddKubernetesDiscovery(o =>
+                {
+                    o.LoadBalancingPolicy = LoadBalancingPolicyNames.RoundRobin;
+                    o.PassiveHealth.BaseEjectionDuration = TimeSpan.FromSeconds(10);
+                });
+            },
+            timeProvider: time);
+        using var readmissions = new MetricCollector<long>(services.Get<IMeterFactory>(), DiscoveryHttpInstrumentation.MeterName, DiscoveryHttpInstrumentation.Readmissions);
+        var logs = services.Provider.GetFakeLogCollector();
+        services.Resolver.Publish(Alpaca, FakeEndpointResolver.Endpoint(dead.Address, dead.Port, "pod-dead"), FakeEndpointResolver.Endpoint(live));
+        var client = services.Client("h");
+        string[] Readmitted() => [.. logs.GetSnapshot().Where(r => r.Id.Name == "Readmitted").Select(r => r.Message)];
+
+        await SendAsync(client, 4);
+        Assert.Empty(Readmitted());
+
+        // The back-off ends: the next request sees the endpoint back (it fails again and is ejected for longer).
+        time.Advance(TimeSpan.FromSeconds(10));
+        await SendAsync(client, 4);
+        var message = Assert.Single(Readmitted());
+        Assert.Contains($"{dead.Address}:{dead.Port}", message, StringComparison.Ordinal);
+        Assert.Contains("pod-dead", message, StringComparison.Ordinal);
+        var measurement = Assert.Single(readmissions.GetMeasurementSnapshot());
+        Assert.Equal($"{dead.Address}:{dead.Port}", measurement.Tags[DiscoveryHttpInstrumentation.EndpointTag]);
+        Assert.Equal("pod-dead", measurement.Tags[DiscoveryHttpInstrumentation.PodTag]);
+
+        time.Advance(TimeSpan.FromSeconds(20));
+        await SendAsync(client, 4);
+        Assert.Equal(2, Readmitted().Length);
+        Assert.Equal(2, readmissions.GetMeasurementSnapshot().Count);
     }
 
     [Fact]

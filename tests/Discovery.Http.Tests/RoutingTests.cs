@@ -31,6 +31,61 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task Synchronously_completed_send_is_recorded_and_the_request_restored()
+    {
+        // A primary handler that answers synchronously takes the path without an async state machine.
+        var recorder = new RecordingHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        await using var services = TestServices.Create(s => s.AddHttpClient("x").ConfigurePrimaryHttpMessageHandler(() => recorder));
+        services.Resolver.Publish(Alpaca, FakeEndpointResolver.Endpoint("10.0.0.1", 8080, "pod-a"));
+        var client = services.Client("x");
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "http://alpaca-prod/api?i=" + i);
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(new Uri("http://alpaca-prod/api?i=" + i), request.RequestUri);
+            Assert.Null(request.Headers.Host);
+        }
+
+        Assert.Equal(
+            ["http://10.0.0.1:8080/api?i=0 alpaca-prod", "http://10.0.0.1:8080/api?i=1 alpaca-prod", "http://10.0.0.1:8080/api?i=2 alpaca-prod"],
+            recorder.Seen.Select(seen => $"{seen.Uri} {seen.Host}"));
+    }
+
+    [Fact]
+    public async Task Synchronous_503_or_throw_is_retried_on_another_endpoint()
+    {
+        var recorder = new RecordingHandler(request => request.RequestUri!.Host switch
+        {
+            "10.0.0.1" => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable),
+            "10.0.0.2" => throw new HttpRequestException(HttpRequestError.ConnectionError, "refused"),
+            _ => new HttpResponseMessage(HttpStatusCode.OK),
+        });
+        await using var services = TestServices.Create(s => s.AddHttpClient("x").ConfigurePrimaryHttpMessageHandler(() => recorder).AddKubernetesDiscovery(o => o.MaxRetriesAfterSend = 2));
+        services.Resolver.Publish(
+            Alpaca,
+            FakeEndpointResolver.Endpoint("10.0.0.1", 8080, "pod-a"),
+            FakeEndpointResolver.Endpoint("10.0.0.2", 8080, "pod-b"),
+            FakeEndpointResolver.Endpoint("10.0.0.3", 8080, "pod-c"));
+        var client = services.Client("x");
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "http://alpaca-prod/");
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(new Uri("http://alpaca-prod/"), request.RequestUri);
+            Assert.Null(request.Headers.Host);
+        }
+
+        Assert.All(recorder.Seen, seen => Assert.Equal("alpaca-prod", seen.Host));
+        Assert.Contains(recorder.Seen, seen => seen.Uri!.Host == "10.0.0.3");
+    }
+
+    [Fact]
     public async Task Alternating_paths_to_one_endpoint_each_arrive_intact_and_the_sync_api_works()
     {
         await using var backend = await Backend.StartAsync("pod-a");
