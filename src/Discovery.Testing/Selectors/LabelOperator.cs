@@ -1,0 +1,14 @@
+namespace Discovery.Testing.Selectors;
+
+/// <summary>Label selector operators.</summary>
+internal enum LabelOperator
+{
+    Equals,
+    NotEquals,
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+    GreaterThan,
+    LessThan,
+}
