@@ -8,6 +8,10 @@ namespace Discovery;
 /// </summary>
 public sealed class ServiceEndpointSnapshot
 {
+    private const int MaxCachedPortSelections = 32;
+
+    private PortSelectionCacheEntry[] _portSelections = [];
+
     /// <summary>Creates a snapshot.</summary>
     public ServiceEndpointSnapshot(
         ServiceKey service,
@@ -28,7 +32,57 @@ public sealed class ServiceEndpointSnapshot
         Version = version;
         ResourceVersion = resourceVersion;
         CreatedAt = createdAt;
-        throw new NotImplementedException("core engine: compute UsableEndpoints, counts, fallback");
+        IncludesNotReady = includeNotReady;
+
+        var ready = 0;
+        var notReady = 0;
+        var terminating = 0;
+        var servingTerminating = 0;
+        foreach (var endpoint in Endpoints)
+        {
+            if (endpoint.IsReady)
+            {
+                ready++;
+            }
+            else if (endpoint.IsTerminating)
+            {
+                terminating++;
+                if (endpoint.IsServing)
+                {
+                    servingTerminating++;
+                }
+            }
+            else
+            {
+                notReady++;
+            }
+        }
+
+        ReadyCount = ready;
+        NotReadyCount = notReady;
+        TerminatingCount = terminating;
+
+        if (includeNotReady)
+        {
+            UsableEndpoints = Endpoints;
+        }
+        else if (ready == Endpoints.Length)
+        {
+            UsableEndpoints = Endpoints;
+        }
+        else if (ready > 0)
+        {
+            UsableEndpoints = Filter(Endpoints, ready, static e => e.IsReady);
+        }
+        else if (servingTerminating > 0)
+        {
+            UsableEndpoints = Filter(Endpoints, servingTerminating, static e => e.IsServing && e.IsTerminating);
+            UsesTerminatingFallback = true;
+        }
+        else
+        {
+            UsableEndpoints = [];
+        }
     }
 
     /// <summary>The Service this snapshot describes.</summary>
@@ -85,5 +139,68 @@ public sealed class ServiceEndpointSnapshot
     /// <returns>A cached selection; the same arguments return the same instance for this snapshot.</returns>
     /// <exception cref="ServicePortNotFoundException">No port matches; the message lists the port names.</exception>
     public PortSelection SelectPort(int? uriPort, string? portName, string scheme, string? defaultPortName)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(scheme);
+        var cache = Volatile.Read(ref _portSelections);
+        foreach (var entry in cache)
+        {
+            if (entry.Matches(uriPort, portName, scheme, defaultPortName))
+            {
+                return entry.Selection;
+            }
+        }
+
+        var selection = PortSelector.Select(this, uriPort, portName, scheme, defaultPortName);
+        var added = new PortSelectionCacheEntry(uriPort, portName, scheme, defaultPortName, selection);
+        while (true)
+        {
+            // Copy-on-write: readers iterate whatever array they loaded, writers race with compare-and-swap.
+            var current = Volatile.Read(ref _portSelections);
+            foreach (var entry in current)
+            {
+                if (entry.Matches(uriPort, portName, scheme, defaultPortName))
+                {
+                    return entry.Selection;
+                }
+            }
+
+            if (current.Length >= MaxCachedPortSelections)
+            {
+                // Request URIs are user input: never let them grow the cache without bound.
+                return selection;
+            }
+
+            var next = new PortSelectionCacheEntry[current.Length + 1];
+            current.CopyTo(next, 0);
+            next[^1] = added;
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _portSelections, next, current), current))
+            {
+                return selection;
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="UsableEndpoints"/> includes not-ready endpoints by configuration.</summary>
+    public bool IncludesNotReady { get; }
+
+    /// <summary>Whether there is at least one endpoint that may receive traffic.</summary>
+    public bool HasUsableEndpoints => UsableEndpoints.Length > 0;
+
+    /// <summary>Returns <c>namespace/name: N usable of M (source, version)</c>.</summary>
+    public override string ToString()
+        => $"{Service}: {UsableEndpoints.Length} usable of {Endpoints.Length} ({Source}, v{Version}{(ServiceExists ? string.Empty : ", no such Service")})";
+
+    private static ImmutableArray<ServiceEndpoint> Filter(ImmutableArray<ServiceEndpoint> source, int count, Func<ServiceEndpoint, bool> predicate)
+    {
+        var builder = ImmutableArray.CreateBuilder<ServiceEndpoint>(count);
+        foreach (var endpoint in source)
+        {
+            if (predicate(endpoint))
+            {
+                builder.Add(endpoint);
+            }
+        }
+
+        return builder.MoveToImmutable();
+    }
 }

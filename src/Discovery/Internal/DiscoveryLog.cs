@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace Discovery.Internal;
+
+/// <summary>Every log message of the core, source-generated. Messages never carry credentials: only names, counts and server errors.</summary>
+internal static partial class DiscoveryLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Watcher for Service {Namespace}/{Service} started")]
+    public static partial void WatcherStarted(ILogger logger, string @namespace, string service);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Watcher for Service {Namespace}/{Service} stopped ({Reason})")]
+    public static partial void WatcherStopped(ILogger logger, string @namespace, string service, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Service {Namespace}/{Service} synced from {Source}: {Usable} usable of {Total} endpoints")]
+    public static partial void InitialSync(ILogger logger, string @namespace, string service, EndpointSourceKind source, int usable, int total);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Service {Namespace}/{Service} snapshot v{Version}: {Usable} usable of {Total} endpoints (resourceVersion {ResourceVersion})")]
+    public static partial void SnapshotPublished(ILogger logger, string @namespace, string service, long version, int usable, int total, string? resourceVersion);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Reading {Query} for Service {Namespace}/{Service} failed (attempt {Attempt}); retrying in {Delay}. The last known endpoints stay in use")]
+    public static partial void ReadFailed(ILogger logger, Exception exception, string query, string @namespace, string service, int attempt, TimeSpan delay);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "The watch of {Query} for Service {Namespace}/{Service} expired (410 Gone); re-listing")]
+    public static partial void WatchExpired(ILogger logger, string query, string @namespace, string service);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Trace, Message = "The watch of {Query} ended normally at resourceVersion {ResourceVersion}; resuming")]
+    public static partial void WatchEnded(ILogger logger, string query, string? resourceVersion);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The watch of {Query} for Service {Namespace}/{Service} sent nothing past its deadline of {Deadline}; treating the connection as dead")]
+    public static partial void WatchDeadlineExceeded(ILogger logger, string query, string @namespace, string service, TimeSpan deadline);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Skipped a malformed watch event of {Query} for Service {Namespace}/{Service}")]
+    public static partial void MalformedEvent(ILogger logger, Exception exception, string query, string @namespace, string service);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "EndpointSlices are not available for Service {Namespace}/{Service} ({StatusCode}); using core/v1 Endpoints")]
+    public static partial void FellBackToEndpoints(ILogger logger, string @namespace, string service, int statusCode);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Service {Namespace}/{Service}: the Kubernetes API cannot be used; using the {Source} fallback")]
+    public static partial void UsingFallback(ILogger logger, string @namespace, string service, EndpointSourceKind source);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Node addresses cannot be read ({Reason}); address mode {Mode} falls back to pod IPs")]
+    public static partial void NodeAddressesUnavailable(ILogger logger, AddressMode mode, string reason);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Debug, Message = "Watcher for Service {Namespace}/{Service} unused for {Idle}; stopping it")]
+    public static partial void IdleEviction(ILogger logger, string @namespace, string service, TimeSpan idle);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Address mode {Mode} cannot be applied to Service {Namespace}/{Service} ({Reason}); using pod IPs")]
+    public static partial void AddressModeNotApplicable(ILogger logger, AddressMode mode, string @namespace, string service, string reason);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Could not pre-warm Service '{Entry}': {Reason}")]
+    public static partial void PrewarmSkipped(ILogger logger, string entry, string reason);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "A subscriber to Service {Namespace}/{Service} threw; it keeps receiving changes")]
+    public static partial void SubscriberFailed(ILogger logger, Exception exception, string @namespace, string service);
+}

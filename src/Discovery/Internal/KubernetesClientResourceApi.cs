@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace Discovery.Internal;
+
+/// <summary><see cref="IKubernetesResourceApi"/> over the stock <see cref="IKubernetes"/> client, smoothing out its error shapes.</summary>
+internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKubernetesResourceApi
+{
+    public async Task<ResourceListResult> ListAsync(ResourceQuery query, CancellationToken cancellationToken)
+    {
+        try
+        {
+            switch (query.Resource)
+            {
+                case WatchedResource.Services:
+                    var services = await client.CoreV1.ListNamespacedServiceAsync(namespaceParameter: query.Namespace, fieldSelector: query.FieldSelector, labelSelector: query.LabelSelector, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    return new ResourceListResult(services.Items?.ToArray() ?? [], services.Metadata?.ResourceVersion);
+                case WatchedResource.EndpointSlices:
+                    var slices = await client.DiscoveryV1.ListNamespacedEndpointSliceAsync(namespaceParameter: query.Namespace, fieldSelector: query.FieldSelector, labelSelector: query.LabelSelector, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    return new ResourceListResult(slices.Items?.ToArray() ?? [], slices.Metadata?.ResourceVersion);
+                case WatchedResource.Endpoints:
+                    var endpoints = await client.CoreV1.ListNamespacedEndpointsAsync(namespaceParameter: query.Namespace, fieldSelector: query.FieldSelector, labelSelector: query.LabelSelector, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    return new ResourceListResult(endpoints.Items?.ToArray() ?? [], endpoints.Metadata?.ResourceVersion);
+                default:
+                    var pods = await client.CoreV1.ListNamespacedPodAsync(namespaceParameter: query.Namespace, fieldSelector: query.FieldSelector, labelSelector: query.LabelSelector, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    return new ResourceListResult(pods.Items?.ToArray() ?? [], pods.Metadata?.ResourceVersion);
+            }
+        }
+        catch (HttpOperationException e)
+        {
+            throw Translate(e);
+        }
+    }
+
+    public async IAsyncEnumerable<ResourceEvent> WatchAsync(
+        ResourceQuery query, string resourceVersion, int timeoutSeconds, Action<Exception> onMalformedEvent, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // ERROR events reach onError, not the enumeration: rethrowing here makes them surface from MoveNextAsync.
+        void OnError(Exception error)
+        {
+            if (error is KubernetesException k)
+            {
+                throw new KubernetesStatusException(k.Status?.Code ?? 500, k.Status?.Reason, k.Status?.Message ?? k.Message, k);
+            }
+
+            // Anything else the client reports per line (bad JSON, blank line, unknown event type) loses one event only.
+            onMalformedEvent(error);
+        }
+
+        var enumerator = Open(query, resourceVersion, timeoutSeconds, OnError, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var disposeEnumerator = enumerator.ConfigureAwait(false);
+        while (true)
+        {
+            ResourceEvent current;
+            try
+            {
+                if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                current = enumerator.Current;
+            }
+            catch (HttpOperationException e)
+            {
+                throw Translate(e);
+            }
+            catch (HttpRequestException e) when (e.InnerException is EndOfStreamException && !cancellationToken.IsCancellationRequested)
+            {
+                // A watch the server ends before sending any line surfaces as this exception: it is a normal end.
+                break;
+            }
+
+            yield return current;
+        }
+    }
+
+    public async Task<IReadOnlyList<V1Node>> ListNodesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var nodes = await client.CoreV1.ListNodeAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return nodes.Items?.ToArray() ?? [];
+        }
+        catch (HttpOperationException e)
+        {
+            throw Translate(e);
+        }
+    }
+
+    private async IAsyncEnumerable<ResourceEvent> Open(
+        ResourceQuery query, string resourceVersion, int timeoutSeconds, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        switch (query.Resource)
+        {
+            case WatchedResource.Services:
+                await foreach (var (type, item) in client.CoreV1.WatchListNamespacedServiceAsync(namespaceParameter: query.Namespace, allowWatchBookmarks: true, fieldSelector: query.FieldSelector, labelSelector: query.LabelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    yield return new ResourceEvent(type, item);
+                }
+
+                break;
+            case WatchedResource.EndpointSlices:
+                await foreach (var (type, item) in client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(namespaceParameter: query.Namespace, allowWatchBookmarks: true, fieldSelector: query.FieldSelector, labelSelector: query.LabelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    yield return new ResourceEvent(type, item);
+                }
+
+                break;
+            case WatchedResource.Endpoints:
+                await foreach (var (type, item) in client.CoreV1.WatchListNamespacedEndpointsAsync(namespaceParameter: query.Namespace, allowWatchBookmarks: true, fieldSelector: query.FieldSelector, labelSelector: query.LabelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    yield return new ResourceEvent(type, item);
+                }
+
+                break;
+            default:
+                await foreach (var (type, item) in client.CoreV1.WatchListNamespacedPodAsync(namespaceParameter: query.Namespace, allowWatchBookmarks: true, fieldSelector: query.FieldSelector, labelSelector: query.LabelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    yield return new ResourceEvent(type, item);
+                }
+
+                break;
+        }
+    }
+
+    private static KubernetesStatusException Translate(HttpOperationException e)
+    {
+        var code = (int)(e.Response?.StatusCode ?? 0);
+        string? reason = null;
+        string? message = null;
+        var content = e.Response?.Content;
+        if (!string.IsNullOrEmpty(content))
+        {
+            try
+            {
+                var status = KubernetesJson.Deserialize<V1Status>(content);
+                reason = status?.Reason;
+                message = status?.Message;
+            }
+            catch (JsonException)
+            {
+                // Not a Status body (a proxy's HTML page, say): the code alone still tells what happened.
+            }
+        }
+
+        return new KubernetesStatusException(code, reason ?? e.Response?.ReasonPhrase, message, e);
+    }
+}

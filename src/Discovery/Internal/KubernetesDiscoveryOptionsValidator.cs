@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Options;
+
+namespace Discovery.Internal;
+
+/// <summary>Cross-field and format rules of <see cref="KubernetesDiscoveryOptions"/> that data annotations cannot express.</summary>
+internal sealed class KubernetesDiscoveryOptionsValidator : IValidateOptions<KubernetesDiscoveryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KubernetesDiscoveryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.Namespace) && !ServiceHostParser.IsDns1123Label(options.Namespace.Trim().ToLowerInvariant()))
+        {
+            failures.Add($"Discovery:Namespace '{options.Namespace}' is not a valid namespace name (DNS-1123 label).");
+        }
+
+        var domain = options.ClusterDomain?.Trim().TrimEnd('.') ?? string.Empty;
+        if (domain.Length == 0 || domain.Split('.').Any(label => !ServiceHostParser.IsDns1123Label(label.ToLowerInvariant())))
+        {
+            failures.Add($"Discovery:ClusterDomain '{options.ClusterDomain}' is not a valid DNS domain (for example cluster.local).");
+        }
+
+        if (options.ReconnectMaxDelay < options.ReconnectBaseDelay)
+        {
+            failures.Add($"Discovery:ReconnectMaxDelay ({options.ReconnectMaxDelay}) must not be shorter than Discovery:ReconnectBaseDelay ({options.ReconnectBaseDelay}).");
+        }
+
+        if (options.Source is not (EndpointSourceKind.EndpointSlices or EndpointSourceKind.Endpoints or EndpointSourceKind.Pods))
+        {
+            failures.Add($"Discovery:Source must be EndpointSlices, Endpoints or Pods, not {options.Source} (ExternalName, environment variables and DNS are chosen automatically).");
+        }
+
+        if (options.Source == EndpointSourceKind.Pods && options.PodSelectors.Count == 0)
+        {
+            failures.Add("Discovery:Source is Pods but Discovery:PodSelectors is empty: add name → label selector entries (for example \"alpaca\": \"app=alpaca,env=prod\").");
+        }
+
+        foreach (var ns in options.AllowedNamespaces)
+        {
+            if (string.IsNullOrWhiteSpace(ns) || !ServiceHostParser.IsDns1123Label(ns.Trim().ToLowerInvariant()))
+            {
+                failures.Add($"Discovery:AllowedNamespaces entry '{ns}' is not a valid namespace name.");
+            }
+        }
+
+        foreach (var entry in options.PrewarmServices)
+        {
+            if (!TryParseServiceEntry(entry, "default", out _))
+            {
+                failures.Add($"Discovery:PrewarmServices entry '{entry}' must be 'name' or 'name.namespace' with DNS-1035/1123 labels.");
+            }
+        }
+
+        foreach (var (key, selector) in options.PodSelectors)
+        {
+            if (!TryParseServiceEntry(key, "default", out _))
+            {
+                failures.Add($"Discovery:PodSelectors key '{key}' must be 'name' or 'name.namespace' with DNS labels.");
+            }
+
+            if (string.IsNullOrWhiteSpace(selector) || !selector.Contains('=', StringComparison.Ordinal) && !selector.Contains(" in ", StringComparison.Ordinal))
+            {
+                failures.Add($"Discovery:PodSelectors['{key}'] must be a label selector such as 'app=alpaca,env=prod'.");
+            }
+        }
+
+        if (options.KubeconfigPath is { Length: > 0 } path && !File.Exists(path))
+        {
+            failures.Add($"Discovery:KubeconfigPath '{path}' does not exist.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Parses <c>name</c> or <c>name.namespace</c>.</summary>
+    public static bool TryParseServiceEntry(string? entry, string defaultNamespace, out ServiceKey service)
+    {
+        service = default;
+        if (string.IsNullOrWhiteSpace(entry))
+        {
+            return false;
+        }
+
+        var parts = entry.Trim().ToLowerInvariant().Split('.');
+        if (parts.Length > 2 || !ServiceHostParser.IsDns1035Label(parts[0]) || (parts.Length == 2 && !ServiceHostParser.IsDns1123Label(parts[1])))
+        {
+            return false;
+        }
+
+        service = new ServiceKey(parts.Length == 2 ? parts[1] : defaultNamespace, parts[0]);
+        return true;
+    }
+}

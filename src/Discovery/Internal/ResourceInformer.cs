@@ -1,0 +1,244 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+
+namespace Discovery.Internal;
+
+/// <summary>
+/// Keeps an in-memory copy of the objects one <see cref="ResourceQuery"/> matches: list, then watch from the list's
+/// resourceVersion, resume after clean ends, re-list on 410, back off on failures.
+/// </summary>
+internal sealed class ResourceInformer
+{
+    // A watch that keeps failing from the same resourceVersion (a server that answers 500 for a compacted version, say)
+    // is re-listed rather than retried forever.
+    private const int FailuresBeforeRelist = 3;
+
+    private readonly IResourceInformerOwner _owner;
+    private readonly WatcherContext _context;
+    private readonly ServiceKey _service;
+    private readonly ResiliencePipeline _pipeline;
+    private ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>> _objects = ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>>.Empty;
+    private string? _resourceVersion;
+    private bool _needsList = true;
+    private int _failuresSinceProgress;
+    private volatile bool _hasSynced;
+    private ResourceQuery _query = null!;
+    private string _queryText = string.Empty;
+
+    public ResourceInformer(ResourceQuery query, ServiceKey service, WatcherContext context, IResourceInformerOwner owner)
+    {
+        Query = query;
+        _service = service;
+        _context = context;
+        _owner = owner;
+        var options = context.Options;
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = context.TimeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.ReconnectBaseDelay,
+                MaxDelay = options.ReconnectMaxDelay,
+                OnRetry = args =>
+                {
+                    OnRetry(args.Outcome.Exception, args.AttemptNumber + 1, args.RetryDelay);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>The query being watched; changes once if the owner falls back (EndpointSlices → Endpoints).</summary>
+    public ResourceQuery Query
+    {
+        get => _query;
+        private set
+        {
+            _query = value;
+            _queryText = value.ToString();
+        }
+    }
+
+    /// <summary>The objects currently matching, keyed by name. Swapped as a whole, never mutated.</summary>
+    public ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>> Objects => Volatile.Read(ref _objects);
+
+    /// <summary>The latest resourceVersion seen (list, event or bookmark).</summary>
+    public string? ResourceVersion => Volatile.Read(ref _resourceVersion);
+
+    /// <summary>Whether the first list has completed.</summary>
+    public bool HasSynced => _hasSynced;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await _pipeline.ExecuteAsync(
+                    static async (self, token) => await self.ListAndWatchOnceAsync(token).ConfigureAwait(false),
+                    this,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async ValueTask ListAndWatchOnceAsync(CancellationToken cancellationToken)
+    {
+        if (_needsList || _resourceVersion is null)
+        {
+            await ListAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await WatchAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ListAsync(CancellationToken cancellationToken)
+    {
+        ResourceListResult list;
+        while (true)
+        {
+            try
+            {
+                list = await _context.Api.ListAsync(Query, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (KubernetesStatusException e) when (!_hasSynced && _owner.GetFallback(this, e) is { } fallback)
+            {
+                Query = fallback;
+            }
+        }
+
+        var builder = ImmutableDictionary.CreateBuilder<string, IKubernetesObject<V1ObjectMeta>>(StringComparer.Ordinal);
+        foreach (var item in list.Items)
+        {
+            if (item?.Metadata?.Name is { Length: > 0 } name)
+            {
+                builder[name] = item;
+            }
+        }
+
+        if (_hasSynced)
+        {
+            _context.Metrics.Relists.Add(1, WatcherContext.Tags(_service, Query));
+        }
+
+        // One swap: readers go from the old complete set to the new complete set, never through an empty one.
+        Volatile.Write(ref _objects, builder.ToImmutable());
+        Volatile.Write(ref _resourceVersion, list.ResourceVersion);
+        _needsList = false;
+        _failuresSinceProgress = 0;
+        _hasSynced = true;
+        _owner.OnContact(this);
+        await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        var options = _context.Options;
+        var timeoutSeconds = JitteredTimeoutSeconds(options.WatchTimeout);
+        var deadline = TimeSpan.FromSeconds(timeoutSeconds) + options.WatchGracePeriod;
+        using var deadlineSource = new CancellationTokenSource(deadline, _context.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineSource.Token);
+        try
+        {
+            var events = _context.Api.WatchAsync(Query, _resourceVersion!, timeoutSeconds, OnMalformedEvent, linked.Token);
+            await foreach (var (type, item) in events.WithCancellation(linked.Token).ConfigureAwait(false))
+            {
+                await ApplyAsync(type, item, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (deadlineSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            DiscoveryLog.WatchDeadlineExceeded(_context.Logger, _queryText, _service.Namespace, _service.Name, deadline);
+            throw new WatchDeadlineExceededException(deadline);
+        }
+        catch (KubernetesStatusException e) when (e.IsGone)
+        {
+            DiscoveryLog.WatchExpired(_context.Logger, _queryText, _service.Namespace, _service.Name);
+            _owner.OnContact(this);
+            _needsList = true;
+            return;
+        }
+
+        DiscoveryLog.WatchEnded(_context.Logger, _queryText, _resourceVersion);
+        _owner.OnContact(this);
+    }
+
+    private async ValueTask ApplyAsync(WatchEventType type, IKubernetesObject<V1ObjectMeta>? item, CancellationToken cancellationToken)
+    {
+        _context.Metrics.WatchEvents.Add(1, WatcherContext.EventTags(_service, Query, type));
+        _failuresSinceProgress = 0;
+        _owner.OnContact(this);
+        if (item?.Metadata is not { } metadata)
+        {
+            OnMalformedEvent(new FormatException($"A {type} event carried no object metadata."));
+            return;
+        }
+
+        if (metadata.ResourceVersion is { Length: > 0 } resourceVersion)
+        {
+            Volatile.Write(ref _resourceVersion, resourceVersion);
+        }
+
+        if (type == WatchEventType.Bookmark)
+        {
+            return;
+        }
+
+        if (metadata.Name is not { Length: > 0 } name)
+        {
+            OnMalformedEvent(new FormatException($"A {type} event carried an object without a name."));
+            return;
+        }
+
+        var objects = _objects;
+        var updated = type switch
+        {
+            WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, item),
+            WatchEventType.Deleted => objects.Remove(name),
+            _ => objects,
+        };
+        if (ReferenceEquals(updated, objects))
+        {
+            return;
+        }
+
+        Volatile.Write(ref _objects, updated);
+        await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void OnMalformedEvent(Exception error)
+        => DiscoveryLog.MalformedEvent(_context.Logger, error, _queryText, _service.Namespace, _service.Name);
+
+    private void OnRetry(Exception? error, int attempt, TimeSpan delay)
+    {
+        error ??= new UnreachableException("A retry without an exception.");
+        _failuresSinceProgress++;
+        if (_failuresSinceProgress >= FailuresBeforeRelist || error is KubernetesStatusException { IsGone: true })
+        {
+            _needsList = true;
+        }
+
+        _context.Metrics.Reconnects.Add(1, WatcherContext.Tags(_service, Query));
+        DiscoveryLog.ReadFailed(_context.Logger, error, _queryText, _service.Namespace, _service.Name, attempt, delay);
+        _owner.OnFailure(this, error);
+    }
+
+    private static int JitteredTimeoutSeconds(TimeSpan watchTimeout)
+    {
+        // Spread reconnects of many watchers over time instead of all ending together.
+        var seconds = watchTimeout.TotalSeconds * (1 - (0.2 * Random.Shared.NextDouble()));
+        return Math.Max(1, (int)seconds);
+    }
+}

@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Discovery.Internal;
+using k8s;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Discovery;
+
+/// <summary>
+/// The <see cref="IServiceEndpointResolver"/> backed by the Kubernetes API: one watcher per Service, started on first use,
+/// shared by every caller, stopped after <see cref="KubernetesDiscoveryOptions.IdleTimeout"/> without use.
+/// </summary>
+public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver, IAsyncDisposable, IDisposable
+{
+    private readonly ConcurrentDictionary<ServiceKey, ServiceWatcher> _watchers = new();
+    private readonly WatcherContext _context;
+    private readonly DiscoveryMetrics _metrics;
+    private readonly ITimer _idleSweep;
+    private readonly HashSet<string> _allowedNamespaces;
+    private readonly IDisposable? _ownedClient;
+    private int _disposed;
+
+    /// <summary>Creates a resolver over a Kubernetes client.</summary>
+    /// <param name="client">The client; the caller keeps ownership.</param>
+    /// <param name="options">The discovery options (validated by the caller).</param>
+    /// <param name="timeProvider">The clock for back-off, deadlines, idle eviction and staleness; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="loggerFactory">Where logs go; none when null.</param>
+    /// <param name="meterFactory">Creates the <c>Discovery</c> meter; a private meter when null.</param>
+    public KubernetesServiceEndpointResolver(
+        IKubernetes client,
+        KubernetesDiscoveryOptions options,
+        TimeProvider? timeProvider = null,
+        ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null)
+        : this(() => new KubernetesClientResourceApi(client), options, timeProvider, loggerFactory, meterFactory, KubernetesClientConfiguration.IsInCluster(), null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+    }
+
+    internal KubernetesServiceEndpointResolver(
+        Func<IKubernetesResourceApi> apiFactory,
+        KubernetesDiscoveryOptions options,
+        TimeProvider? timeProvider,
+        ILoggerFactory? loggerFactory,
+        IMeterFactory? meterFactory,
+        bool isInCluster,
+        IDisposable? ownedClient)
+    {
+        ArgumentNullException.ThrowIfNull(apiFactory);
+        ArgumentNullException.ThrowIfNull(options);
+        var clock = timeProvider ?? TimeProvider.System;
+        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Discovery");
+        DefaultNamespace = ServiceHostParser.ResolveDefaultNamespace(options);
+        _metrics = new DiscoveryMetrics(meterFactory, () => _watchers.Values);
+        _context = new WatcherContext(options, apiFactory, clock, logger, _metrics, isInCluster, DefaultNamespace);
+        _allowedNamespaces = new HashSet<string>(options.AllowedNamespaces.Select(n => n.Trim().ToLowerInvariant()), StringComparer.Ordinal);
+        _ownedClient = ownedClient;
+        var period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+        _idleSweep = clock.CreateTimer(static state => ((KubernetesServiceEndpointResolver)state!).EvictIdleWatchers(), this, period, period);
+    }
+
+    /// <summary>The namespace of single-label Service names (configured, else the pod's own, else <c>default</c>).</summary>
+    public string DefaultNamespace { get; }
+
+    /// <inheritdoc/>
+    public bool TryGetSnapshot(ServiceKey service, [NotNullWhen(true)] out ServiceEndpointSnapshot? snapshot)
+    {
+        if (_watchers.TryGetValue(service, out var watcher))
+        {
+            watcher.Touch();
+            snapshot = watcher.Current;
+            return snapshot is not null;
+        }
+
+        snapshot = null;
+        return false;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<ServiceEndpointSnapshot> GetSnapshotAsync(ServiceKey service, CancellationToken cancellationToken = default)
+    {
+        if (_watchers.TryGetValue(service, out var existing) && existing.Current is { } current)
+        {
+            existing.Touch();
+            return new ValueTask<ServiceEndpointSnapshot>(current);
+        }
+
+        return GetOrStartWatcher(service, pinned: false).GetSnapshotAsync(cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<ServiceEndpointSnapshot> WatchAsync(ServiceKey service, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // Capacity one, dropping the oldest: a slow reader skips to the latest snapshot instead of queueing stale ones.
+        var channel = Channel.CreateBounded<ServiceEndpointSnapshot>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        using var subscription = Subscribe(service, snapshot => channel.Writer.TryWrite(snapshot));
+        var last = await GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
+        yield return last;
+        while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (channel.Reader.TryRead(out var next))
+            {
+                if (next.Version > last.Version || (last.Source is EndpointSourceKind.EnvironmentVariables or EndpointSourceKind.Dns && next.Source != last.Source))
+                {
+                    last = next;
+                    yield return next;
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public IDisposable Subscribe(ServiceKey service, Action<ServiceEndpointSnapshot> onChange)
+    {
+        ArgumentNullException.ThrowIfNull(onChange);
+        while (true)
+        {
+            var watcher = GetOrStartWatcher(service, pinned: false);
+            if (watcher.TryAddSubscriber(onChange))
+            {
+                return new Subscription(watcher, onChange);
+            }
+
+            // The watcher was retired between lookup and subscription: the next lookup starts a fresh one.
+            _watchers.TryRemove(new KeyValuePair<ServiceKey, ServiceWatcher>(service, watcher));
+        }
+    }
+
+    /// <summary>Starts the watchers of <paramref name="services"/> without waiting, and keeps them running while the resolver lives.</summary>
+    /// <param name="services">The Services to watch.</param>
+    public void Prewarm(IEnumerable<ServiceKey> services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        foreach (var service in services)
+        {
+            GetOrStartWatcher(service, pinned: true).IsPinned = true;
+        }
+    }
+
+    /// <summary>Returns the state of every running watcher (synced, stale, age), for health checks and diagnostics.</summary>
+    public IReadOnlyList<ServiceWatcherStatus> GetWatcherStatuses()
+        => [.. _watchers.Values.Select(w => w.GetStatus()).OrderBy(s => s.Service.ToString(), StringComparer.Ordinal)];
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _idleSweep.DisposeAsync().ConfigureAwait(false);
+        foreach (var watcher in _watchers.Values)
+        {
+            await watcher.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _watchers.Clear();
+        _metrics.Dispose();
+        _ownedClient?.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    internal IEnumerable<ServiceWatcher> Watchers => _watchers.Values;
+
+    private ServiceWatcher GetOrStartWatcher(ServiceKey service, bool pinned)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        Validate(service);
+        if (_watchers.TryGetValue(service, out var existing))
+        {
+            existing.Touch();
+            return existing;
+        }
+
+        var created = new ServiceWatcher(service, _context, FindPodSelector(service), pinned);
+        var winner = _watchers.GetOrAdd(service, created);
+        if (ReferenceEquals(winner, created))
+        {
+            created.Start();
+        }
+        else
+        {
+            winner.Touch();
+        }
+
+        return winner;
+    }
+
+    private void Validate(ServiceKey service)
+    {
+        // Enforced before any API call: a user-controlled URL must not reach into other namespaces.
+        if (_allowedNamespaces.Count > 0 && (service.Namespace is null || !_allowedNamespaces.Contains(service.Namespace)))
+        {
+            throw new NamespaceNotAllowedException(service, _allowedNamespaces);
+        }
+
+        if (service.Namespace is null || !ServiceHostParser.IsDns1123Label(service.Namespace))
+        {
+            throw new InvalidServiceNameException(service.ToString(), "the namespace is not a valid DNS-1123 label", service);
+        }
+
+        if (service.Name is null || !ServiceHostParser.IsDns1035Label(service.Name))
+        {
+            throw new InvalidServiceNameException(service.ToString(), "the Service name is not a valid DNS-1035 label", service);
+        }
+    }
+
+    private string? FindPodSelector(ServiceKey service)
+    {
+        var selectors = _context.Options.PodSelectors;
+        if (selectors.Count == 0)
+        {
+            return null;
+        }
+
+        if (selectors.TryGetValue(service.Name + "." + service.Namespace, out var qualified))
+        {
+            return qualified;
+        }
+
+        return string.Equals(service.Namespace, DefaultNamespace, StringComparison.Ordinal) && selectors.TryGetValue(service.Name, out var selector)
+            ? selector
+            : null;
+    }
+
+    private void EvictIdleWatchers()
+    {
+        var idleTimeout = _context.Options.IdleTimeout;
+        foreach (var watcher in _watchers.Values)
+        {
+            if (watcher.TryRetire(idleTimeout))
+            {
+                DiscoveryLog.IdleEviction(_context.Logger, watcher.Key.Namespace, watcher.Key.Name, watcher.IdleFor);
+                _watchers.TryRemove(new KeyValuePair<ServiceKey, ServiceWatcher>(watcher.Key, watcher));
+                _ = watcher.DisposeAsync().AsTask();
+            }
+        }
+    }
+
+    private sealed class Subscription(ServiceWatcher watcher, Action<ServiceEndpointSnapshot> onChange) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                watcher.RemoveSubscriber(onChange);
+            }
+        }
+    }
+}

@@ -1,0 +1,267 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Threading.Channels;
+using Discovery.Internal;
+using k8s;
+using k8s.Models;
+
+namespace Discovery.Tests.Infrastructure;
+
+/// <summary>
+/// An in-memory API server behind the engine's own API interface: a global resourceVersion, a history that watches
+/// replay from, compaction (410), and scripted faults. Used until, and beside, the HTTP emulator.
+/// </summary>
+internal sealed class FakeKubernetesApi : IKubernetesResourceApi
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<(WatchedResource Resource, string Namespace, string Name), IKubernetesObject<V1ObjectMeta>> _objects = [];
+    private readonly List<(long Version, WatchedResource Resource, WatchEventType Type, IKubernetesObject<V1ObjectMeta> Object)> _history = [];
+    private readonly List<ActiveWatch> _watches = [];
+    private long _resourceVersion = 100;
+    private long _compactedThrough;
+
+    public ConcurrentDictionary<WatchedResource, int> ListCalls { get; } = new();
+
+    public ConcurrentDictionary<WatchedResource, int> WatchCalls { get; } = new();
+
+    /// <summary>Returns an exception to throw for a list, or null to answer.</summary>
+    public Func<ResourceQuery, Exception?>? ListFault { get; set; }
+
+    /// <summary>Returns an exception to throw when a watch opens, or null to open it.</summary>
+    public Func<ResourceQuery, Exception?>? WatchFault { get; set; }
+
+    public List<V1Node> Nodes { get; } = [];
+
+    public Exception? NodesFault { get; set; }
+
+    public int NodeListCalls;
+
+    public int ActiveWatchCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _watches.Count;
+            }
+        }
+    }
+
+    public static KubernetesStatusException Status(int code, string reason = "Failure") => new(code, reason, $"test {code}");
+
+    public void Apply(IKubernetesObject<V1ObjectMeta> item)
+    {
+        lock (_gate)
+        {
+            var resource = ResourceOf(item);
+            var key = (resource, item.Metadata.NamespaceProperty ?? "default", item.Metadata.Name);
+            var type = _objects.ContainsKey(key) ? WatchEventType.Modified : WatchEventType.Added;
+            item.Metadata.ResourceVersion = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+            _objects[key] = item;
+            Record(resource, type, item);
+        }
+    }
+
+    public void Delete(WatchedResource resource, string ns, string name)
+    {
+        lock (_gate)
+        {
+            if (_objects.Remove((resource, ns, name), out var item))
+            {
+                var copy = Clone(item);
+                copy.Metadata.ResourceVersion = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+                Record(resource, WatchEventType.Deleted, copy);
+            }
+        }
+    }
+
+    /// <summary>Ends every open watch cleanly, as a server does at its timeout.</summary>
+    public void EndWatches() => ForEachWatch(w => w.Channel.Writer.TryComplete());
+
+    /// <summary>Ends every open watch with an ERROR 410 event.</summary>
+    public void ExpireWatches() => ForEachWatch(w => w.Channel.Writer.TryWrite(Status(410, "Expired")));
+
+    /// <summary>Breaks every open watch mid-stream (connection reset).</summary>
+    public void BreakWatches() => ForEachWatch(w => w.Channel.Writer.TryWrite(new HttpRequestException("connection reset", new IOException("reset"))));
+
+    /// <summary>Open watches stop receiving anything (a dead connection); new ones work.</summary>
+    public void StallWatches() => ForEachWatch(w => w.Stalled = true);
+
+    public void InjectMalformedLine() => ForEachWatch(w => w.Channel.Writer.TryWrite(new JsonException("test: malformed line")));
+
+    /// <summary>Forgets history: watches from any version seen so far get 410.</summary>
+    public void Compact()
+    {
+        lock (_gate)
+        {
+            _compactedThrough = _resourceVersion;
+            _history.Clear();
+        }
+    }
+
+    /// <summary>Advances the global resourceVersion without a change to watched objects (leases and the like).</summary>
+    public void Tick()
+    {
+        lock (_gate)
+        {
+            _resourceVersion++;
+        }
+    }
+
+    public Task<ResourceListResult> ListAsync(ResourceQuery query, CancellationToken cancellationToken)
+    {
+        ListCalls.AddOrUpdate(query.Resource, 1, (_, n) => n + 1);
+        if (ListFault?.Invoke(query) is { } fault)
+        {
+            return Task.FromException<ResourceListResult>(fault);
+        }
+
+        lock (_gate)
+        {
+            var items = _objects.Where(o => o.Key.Resource == query.Resource && o.Key.Namespace == query.Namespace && Matches(query, o.Value))
+                .OrderBy(o => o.Key.Name, StringComparer.Ordinal)
+                .Select(o => o.Value)
+                .ToArray();
+            return Task.FromResult(new ResourceListResult(items, _resourceVersion.ToString(CultureInfo.InvariantCulture)));
+        }
+    }
+
+    public async IAsyncEnumerable<ResourceEvent> WatchAsync(ResourceQuery query, string resourceVersion, int timeoutSeconds, Action<Exception> onMalformedEvent, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        WatchCalls.AddOrUpdate(query.Resource, 1, (_, n) => n + 1);
+        await Task.Yield();
+        if (WatchFault?.Invoke(query) is { } fault)
+        {
+            throw fault;
+        }
+
+        var watch = new ActiveWatch(query);
+        lock (_gate)
+        {
+            var from = long.Parse(resourceVersion, CultureInfo.InvariantCulture);
+            if (from < _compactedThrough)
+            {
+                watch.Channel.Writer.TryWrite(Status(410, "Expired"));
+            }
+            else
+            {
+                foreach (var entry in _history.Where(h => h.Version > from && h.Resource == query.Resource && h.Object.Metadata.NamespaceProperty == query.Namespace && Matches(query, h.Object)))
+                {
+                    watch.Channel.Writer.TryWrite(new ResourceEvent(entry.Type, entry.Object));
+                }
+            }
+
+            _watches.Add(watch);
+        }
+
+        try
+        {
+            await foreach (var item in watch.Channel.Reader.ReadAllAsync(cancellationToken))
+            {
+                switch (item)
+                {
+                    case ResourceEvent e:
+                        yield return e;
+                        break;
+                    case JsonException malformed:
+                        onMalformedEvent(malformed);
+                        break;
+                    case Exception error:
+                        throw error;
+                }
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _watches.Remove(watch);
+            }
+        }
+    }
+
+    public Task<IReadOnlyList<V1Node>> ListNodesAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref NodeListCalls);
+        return NodesFault is { } fault ? Task.FromException<IReadOnlyList<V1Node>>(fault) : Task.FromResult<IReadOnlyList<V1Node>>([.. Nodes]);
+    }
+
+    private void Record(WatchedResource resource, WatchEventType type, IKubernetesObject<V1ObjectMeta> item)
+    {
+        var version = long.Parse(item.Metadata.ResourceVersion, CultureInfo.InvariantCulture);
+        _history.Add((version, resource, type, item));
+        foreach (var watch in _watches)
+        {
+            if (!watch.Stalled && watch.Query.Resource == resource && watch.Query.Namespace == item.Metadata.NamespaceProperty && Matches(watch.Query, item))
+            {
+                watch.Channel.Writer.TryWrite(new ResourceEvent(type, item));
+            }
+        }
+    }
+
+    private void ForEachWatch(Action<ActiveWatch> action)
+    {
+        lock (_gate)
+        {
+            foreach (var watch in _watches)
+            {
+                action(watch);
+            }
+        }
+    }
+
+    private static bool Matches(ResourceQuery query, IKubernetesObject<V1ObjectMeta> item)
+    {
+        if (query.FieldSelector is { } field)
+        {
+            var name = field["metadata.name=".Length..];
+            if (item.Metadata.Name != name)
+            {
+                return false;
+            }
+        }
+
+        if (query.LabelSelector is { } labels)
+        {
+            foreach (var term in labels.Split(','))
+            {
+                var parts = term.Split('=');
+                if (item.Metadata.Labels is null || !item.Metadata.Labels.TryGetValue(parts[0], out var value) || value != parts[1])
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private static WatchedResource ResourceOf(IKubernetesObject<V1ObjectMeta> item) => item switch
+    {
+        V1Service => WatchedResource.Services,
+        V1EndpointSlice => WatchedResource.EndpointSlices,
+        V1Endpoints => WatchedResource.Endpoints,
+        V1Pod => WatchedResource.Pods,
+        _ => throw new ArgumentException("unsupported kind", nameof(item)),
+    };
+
+    private static IKubernetesObject<V1ObjectMeta> Clone(IKubernetesObject<V1ObjectMeta> item) => item switch
+    {
+        V1Service s => KubernetesJson.Deserialize<V1Service>(KubernetesJson.Serialize(s)),
+        V1EndpointSlice s => KubernetesJson.Deserialize<V1EndpointSlice>(KubernetesJson.Serialize(s)),
+        V1Endpoints s => KubernetesJson.Deserialize<V1Endpoints>(KubernetesJson.Serialize(s)),
+        V1Pod s => KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(s)),
+        _ => throw new ArgumentException("unsupported kind", nameof(item)),
+    };
+
+    private sealed class ActiveWatch(ResourceQuery query)
+    {
+        public ResourceQuery Query { get; } = query;
+
+        public Channel<object> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<object>();
+
+        public volatile bool Stalled;
+    }
+}
