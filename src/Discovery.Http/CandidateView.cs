@@ -1,0 +1,23 @@
+namespace Discovery.Http;
+
+/// <summary>The destinations a request may currently go to, valid until an ejection starts (<see cref="HealthVersion"/>) or ends (<see cref="ValidUntil"/>).</summary>
+internal sealed class CandidateView
+{
+    public CandidateView(int healthVersion, long validUntil, DestinationState[] candidates, bool panic)
+    {
+        HealthVersion = healthVersion;
+        ValidUntil = validUntil;
+        Candidates = candidates;
+        Panic = panic;
+    }
+
+    public int HealthVersion { get; }
+
+    /// <summary>The <see cref="TimeProvider"/> timestamp at which the next ejection ends.</summary>
+    public long ValidUntil { get; }
+
+    public DestinationState[] Candidates { get; }
+
+    /// <summary>Whether every destination is ejected, so all are used anyway.</summary>
+    public bool Panic { get; }
+}

@@ -1,0 +1,104 @@
+namespace Discovery.Http;
+
+/// <summary>
+/// The mutable state of one endpoint (address and port) for one client, shared by every <see cref="DestinationState"/>
+/// built for it across snapshots. Updated with interlocked operations only: the request path takes no lock.
+/// </summary>
+internal sealed class EndpointStatistics
+{
+    // Weight of a new latency sample; about the last five responses dominate.
+    private const double LatencySmoothing = 0.3;
+
+    // While an endpoint receives no responses its latency estimate fades with this time constant, so that a policy that
+    // prefers low latency probes it again instead of shunning it forever after one slow period.
+    private static readonly TimeSpan LatencyDecay = TimeSpan.FromSeconds(10);
+
+    private int _outstanding;
+    private int _consecutiveFailures;
+    private int _ejectionLevel;
+    private long _ejectedUntil;
+    private long _latencyTicks;
+    private long _latencyUpdatedAt;
+
+    public EndpointStatistics(string authority, TimeProvider timeProvider)
+    {
+        Authority = authority;
+        TimeProvider = timeProvider;
+    }
+
+    public string Authority { get; }
+
+    public TimeProvider TimeProvider { get; }
+
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    public int EjectionLevel => Volatile.Read(ref _ejectionLevel);
+
+    /// <summary>The <see cref="TimeProvider"/> timestamp the current ejection ends at (0: never ejected).</summary>
+    public long EjectedUntil => Volatile.Read(ref _ejectedUntil);
+
+    public bool IsEjected(long now) => now < Volatile.Read(ref _ejectedUntil);
+
+    public void Started() => Interlocked.Increment(ref _outstanding);
+
+    public void Finished() => Interlocked.Decrement(ref _outstanding);
+
+    public void RecordLatency(TimeSpan elapsed)
+    {
+        var previous = Volatile.Read(ref _latencyTicks);
+        var next = previous == 0 ? elapsed.Ticks : (long)(previous + (LatencySmoothing * (elapsed.Ticks - previous)));
+
+        // A lost update between two concurrent responses only drops one sample of a moving average.
+        Volatile.Write(ref _latencyTicks, Math.Max(next, 1));
+        Volatile.Write(ref _latencyUpdatedAt, TimeProvider.GetTimestamp());
+    }
+
+    public TimeSpan GetLatencyEstimate()
+    {
+        var ticks = Volatile.Read(ref _latencyTicks);
+        if (ticks == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var idle = TimeProvider.GetElapsedTime(Volatile.Read(ref _latencyUpdatedAt));
+        if (idle <= TimeSpan.Zero)
+        {
+            return TimeSpan.FromTicks(ticks);
+        }
+
+        return TimeSpan.FromTicks((long)(ticks * Math.Exp(-idle.TotalSeconds / LatencyDecay.TotalSeconds)));
+    }
+
+    /// <summary>Records a success: forgets consecutive failures, and the ejection level once the endpoint is back in use.</summary>
+    public void RecordSuccess()
+    {
+        if (Volatile.Read(ref _consecutiveFailures) != 0)
+        {
+            Volatile.Write(ref _consecutiveFailures, 0);
+        }
+
+        if (Volatile.Read(ref _ejectionLevel) != 0 && !IsEjected(TimeProvider.GetTimestamp()))
+        {
+            Volatile.Write(ref _ejectionLevel, 0);
+        }
+    }
+
+    /// <summary>Records a failure and returns the number of consecutive failures.</summary>
+    public int RecordFailure() => Interlocked.Increment(ref _consecutiveFailures);
+
+    /// <summary>Ejects the endpoint until <c>now + duration</c>, raising its ejection level. Returns the new level.</summary>
+    public int Eject(long now, TimeSpan baseDuration, TimeSpan maxDuration, out TimeSpan duration)
+    {
+        var level = Interlocked.Increment(ref _ejectionLevel);
+
+        // Back-off doubles per repeated ejection; the shift is bounded so that it cannot overflow.
+        var factor = 1L << Math.Min(level - 1, 20);
+        duration = TimeSpan.FromTicks(Math.Min(baseDuration.Ticks * factor, maxDuration.Ticks));
+        Volatile.Write(ref _ejectedUntil, now + (long)(duration.TotalSeconds * TimeProvider.TimestampFrequency));
+        Volatile.Write(ref _consecutiveFailures, 0);
+        return level;
+    }
+}

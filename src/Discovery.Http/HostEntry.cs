@@ -1,0 +1,43 @@
+namespace Discovery.Http;
+
+/// <summary>A request host, parsed once, with the balancer last used for it so that the request path skips a dictionary lookup.</summary>
+internal sealed class HostEntry
+{
+    private volatile ServicePortBalancer? _lastBalancer;
+    private long _passThroughUntil;
+
+    public HostEntry(string host, ServiceHostParseResult parse)
+    {
+        Host = host;
+        Parse = parse;
+        HostHeader = parse.PortName is null ? host : StripPortLabel(host);
+    }
+
+    public string Host { get; }
+
+    public ServiceHostParseResult Parse { get; }
+
+    public ServiceHostMatch Match => Parse.Match;
+
+    public ServiceKey Service => Parse.Service;
+
+    /// <summary>The host the server sees: as written, without a leading <c>_port.</c> label.</summary>
+    public string HostHeader { get; }
+
+    public ServicePortBalancer? LastBalancer
+    {
+        get => _lastBalancer;
+        set => _lastBalancer = value;
+    }
+
+    /// <summary>Whether a <c>svc.ns</c> host was recently found not to be a Service we may use, so it goes to DNS.</summary>
+    public bool PassesThrough(long now) => now < Volatile.Read(ref _passThroughUntil);
+
+    public void PassThroughUntil(long timestamp) => Volatile.Write(ref _passThroughUntil, timestamp);
+
+    private static string StripPortLabel(string host)
+    {
+        var dot = host.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? host : host[(dot + 1)..];
+    }
+}

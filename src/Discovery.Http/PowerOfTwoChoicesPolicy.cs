@@ -1,0 +1,57 @@
+namespace Discovery.Http;
+
+/// <summary>
+/// Power of two choices: of two distinct endpoints picked at random, the one with fewer requests in flight; on a tie, the one
+/// with the lower recent latency. Nearly as good as least-loaded over all endpoints, without scanning them, and without the
+/// herding that always picking the single least-loaded endpoint causes when many clients share stale load information.
+/// </summary>
+public sealed class PowerOfTwoChoicesPolicy : ILoadBalancingPolicy
+{
+    private readonly Random _random;
+
+    /// <summary>Creates the policy with <see cref="Random.Shared"/>.</summary>
+    public PowerOfTwoChoicesPolicy()
+        : this(Random.Shared)
+    {
+    }
+
+    /// <summary>Creates the policy with a given source of randomness (for example a seeded one in tests).</summary>
+    /// <param name="random">Must be safe for concurrent use when the client is used concurrently, as <see cref="Random.Shared"/> is.</param>
+    public PowerOfTwoChoicesPolicy(Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        _random = random;
+    }
+
+    /// <inheritdoc/>
+    public string Name => LoadBalancingPolicyNames.PowerOfTwoChoices;
+
+    /// <inheritdoc/>
+    public DestinationState? PickDestination(in LoadBalancingContext context, IReadOnlyList<DestinationState> destinations)
+    {
+        ArgumentNullException.ThrowIfNull(destinations);
+        var count = destinations.Count;
+        if (count <= 1)
+        {
+            return count == 0 ? null : destinations[0];
+        }
+
+        var first = _random.Next(count);
+        var second = _random.Next(count - 1);
+        if (second >= first)
+        {
+            second++;
+        }
+
+        var a = destinations[first];
+        var b = destinations[second];
+        var loadA = a.OutstandingRequests;
+        var loadB = b.OutstandingRequests;
+        if (loadA != loadB)
+        {
+            return loadA < loadB ? a : b;
+        }
+
+        return b.LatencyEstimate < a.LatencyEstimate ? b : a;
+    }
+}

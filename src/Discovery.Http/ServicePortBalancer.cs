@@ -1,0 +1,314 @@
+using Microsoft.Extensions.Logging;
+
+namespace Discovery.Http;
+
+/// <summary>
+/// Load balancing and passive health for one port of one Service, for one client. Holds the current
+/// <see cref="DestinationSet"/>, rebuilt only when a newer snapshot arrives, and ejects failing endpoints.
+/// </summary>
+internal sealed class ServicePortBalancer
+{
+    private readonly DiscoveryClient _client;
+    private volatile DestinationSet? _current;
+    private int _healthVersion;
+    private int _panicking;
+
+    public ServicePortBalancer(DiscoveryClient client, ServiceKey service, string portName)
+    {
+        _client = client;
+        Service = service;
+        PortName = portName;
+    }
+
+    public ServiceKey Service { get; }
+
+    public string PortName { get; }
+
+    public SequenceCounter Sequence { get; } = new();
+
+    /// <summary>Returns the destination set for a port selection, building it once per snapshot.</summary>
+    public DestinationSet GetDestinationSet(PortSelection selection)
+    {
+        while (true)
+        {
+            var current = _current;
+            if (current is not null && (ReferenceEquals(current.Snapshot, selection.Snapshot) || IsOlder(selection.Snapshot, current.Snapshot)))
+            {
+                // A request that read an older snapshot uses the newer set: it is the better truth.
+                return current;
+            }
+
+            var built = Build(selection, current);
+            if (Interlocked.CompareExchange(ref _current, built, current) == current)
+            {
+                return built;
+            }
+        }
+    }
+
+    /// <summary>Picks a destination, avoiding those in <paramref name="avoid"/>.</summary>
+    /// <param name="set">The destination set.</param>
+    /// <param name="context">The request.</param>
+    /// <param name="avoid">Endpoints that already failed this request.</param>
+    /// <param name="strict">Whether an avoided endpoint must never be picked (our own retries) rather than only preferably not (a new outer attempt).</param>
+    public DestinationState? Pick(DestinationSet set, in LoadBalancingContext context, TriedEndpoints? avoid, bool strict)
+    {
+        var candidates = GetCandidates(set);
+        if (avoid is { Count: > 0 })
+        {
+            var untried = Exclude(candidates, avoid);
+            if (untried.Length == 0)
+            {
+                // Every healthy local endpoint failed this request: any other one is better than one known to fail.
+                untried = Exclude(set.All, avoid);
+            }
+
+            if (untried.Length > 0)
+            {
+                candidates = untried;
+            }
+            else if (strict)
+            {
+                return null;
+            }
+        }
+
+        return _client.Policy.PickDestination(context, candidates);
+    }
+
+    /// <summary>Feeds the outcome of an attempt to passive health and the latency estimate.</summary>
+    public void ReportOutcome(DestinationState destination, AttemptOutcome outcome, TimeSpan elapsed)
+    {
+        var statistics = destination.Statistics;
+        switch (outcome)
+        {
+            case AttemptOutcome.Success:
+                statistics.RecordLatency(elapsed);
+                statistics.RecordSuccess();
+                return;
+            case AttemptOutcome.ServerError:
+                statistics.RecordLatency(elapsed);
+                break;
+            case AttemptOutcome.TlsFailure:
+                // A certificate problem affects every endpoint alike; ejecting would only hide it.
+                return;
+        }
+
+        var health = _client.Options.PassiveHealth;
+        if (!health.Enabled)
+        {
+            return;
+        }
+
+        if (outcome == AttemptOutcome.ConnectFailure || statistics.RecordFailure() >= health.ConsecutiveFailures)
+        {
+            TryEject(destination, outcome);
+        }
+    }
+
+    private static bool IsOlder(ServiceEndpointSnapshot candidate, ServiceEndpointSnapshot current)
+        => candidate.Version < current.Version && candidate.CreatedAt <= current.CreatedAt;
+
+    private static DestinationState[] Exclude(DestinationState[] candidates, TriedEndpoints avoid)
+    {
+        var count = 0;
+        foreach (var candidate in candidates)
+        {
+            if (!avoid.Contains(candidate.Authority))
+            {
+                count++;
+            }
+        }
+
+        if (count == candidates.Length)
+        {
+            return candidates;
+        }
+
+        var result = new DestinationState[count];
+        var i = 0;
+        foreach (var candidate in candidates)
+        {
+            if (!avoid.Contains(candidate.Authority))
+            {
+                result[i++] = candidate;
+            }
+        }
+
+        return result;
+    }
+
+    private static DestinationState[] Healthy(DestinationState[] destinations, long now, int ejected)
+    {
+        if (ejected == 0)
+        {
+            return destinations;
+        }
+
+        var result = new List<DestinationState>(destinations.Length);
+        foreach (var destination in destinations)
+        {
+            if (!destination.Statistics.IsEjected(now))
+            {
+                result.Add(destination);
+            }
+        }
+
+        return result.Count == destinations.Length ? destinations : [.. result];
+    }
+
+    private DestinationState[] GetCandidates(DestinationSet set)
+    {
+        var now = _client.TimeProvider.GetTimestamp();
+        var view = set.View;
+        if (view is not null && view.HealthVersion == Volatile.Read(ref _healthVersion) && now < view.ValidUntil)
+        {
+            return view.Candidates;
+        }
+
+        view = ComputeView(set, now);
+        set.View = view;
+        return view.Candidates;
+    }
+
+    private CandidateView ComputeView(DestinationSet set, long now)
+    {
+        // Read the version first: an ejection racing with this computation then invalidates the result.
+        var version = Volatile.Read(ref _healthVersion);
+        var validUntil = long.MaxValue;
+        var ejected = 0;
+        foreach (var destination in set.All)
+        {
+            var until = destination.Statistics.EjectedUntil;
+            if (now < until)
+            {
+                ejected++;
+                validUntil = Math.Min(validUntil, until);
+            }
+        }
+
+        var healthy = Healthy(set.All, now, ejected);
+        var panic = healthy.Length == 0;
+        if (panic)
+        {
+            healthy = set.All;
+            if (Interlocked.Exchange(ref _panicking, 1) == 0)
+            {
+                Log.Panic(_client.Logger, Service.Namespace, Service.Name, set.All.Length);
+            }
+        }
+        else
+        {
+            Volatile.Write(ref _panicking, 0);
+        }
+
+        var candidates = healthy;
+        if (set.Local.Length > 0 && !panic)
+        {
+            var local = Healthy(set.Local, now, ejected);
+            if (local.Length > 0 && local.Length >= _client.Options.MinLocalZoneShare * healthy.Length)
+            {
+                candidates = local;
+            }
+        }
+
+        return new CandidateView(version, validUntil, candidates, panic);
+    }
+
+    private void TryEject(DestinationState destination, AttemptOutcome outcome)
+    {
+        var statistics = destination.Statistics;
+        var now = _client.TimeProvider.GetTimestamp();
+        if (statistics.IsEjected(now))
+        {
+            return;
+        }
+
+        var set = _current;
+        var health = _client.Options.PassiveHealth;
+        var total = set?.All.Length ?? 1;
+        var ejected = 0;
+        if (set is not null)
+        {
+            foreach (var other in set.All)
+            {
+                if (other.Statistics.IsEjected(now))
+                {
+                    ejected++;
+                }
+            }
+        }
+
+        var limit = (int)Math.Floor(health.MaxEjectedShare * total);
+        if (ejected + 1 > limit)
+        {
+            Log.EjectionLimited(_client.Logger, destination.Authority, Service.Namespace, Service.Name, ejected, total, limit);
+            return;
+        }
+
+        var level = statistics.Eject(now, health.BaseEjectionDuration, health.MaxEjectionDuration, out var duration);
+        Interlocked.Increment(ref _healthVersion);
+        _client.Metrics.Ejected(Service, destination, outcome);
+        Log.Ejected(_client.Logger, destination.Authority, destination.Endpoint.PodName, Service.Namespace, Service.Name, duration, outcome, level);
+    }
+
+    private DestinationSet Build(PortSelection selection, DestinationSet? previous)
+    {
+        var targets = selection.Targets;
+        var statistics = new Dictionary<string, EndpointStatistics>(targets.Length, StringComparer.Ordinal);
+        var all = new DestinationState[targets.Length];
+        for (var i = 0; i < targets.Length; i++)
+        {
+            var target = targets[i];
+            if (!statistics.TryGetValue(target.Authority, out var stats))
+            {
+                if (previous is null || !previous.Statistics.TryGetValue(target.Authority, out stats))
+                {
+                    stats = new EndpointStatistics(target.Authority, _client.TimeProvider);
+                }
+
+                statistics[target.Authority] = stats;
+            }
+
+            all[i] = new DestinationState(target, stats);
+        }
+
+        return new DestinationSet(selection, all, SelectLocal(all), statistics);
+    }
+
+    private DestinationState[] SelectLocal(DestinationState[] all)
+    {
+        var zone = _client.Zone;
+        if (zone is null || all.Length == 0)
+        {
+            return [];
+        }
+
+        // Topology hints are used only when every endpoint carries them, as kube-proxy does; otherwise the endpoint's own zone.
+        var hinted = true;
+        foreach (var destination in all)
+        {
+            if (destination.Endpoint.ZoneHints.IsEmpty)
+            {
+                hinted = false;
+                break;
+            }
+        }
+
+        var local = new List<DestinationState>();
+        foreach (var destination in all)
+        {
+            var endpoint = destination.Endpoint;
+            var isLocal = hinted
+                ? endpoint.ZoneHints.Contains(zone, StringComparer.Ordinal)
+                : string.Equals(endpoint.Zone, zone, StringComparison.Ordinal);
+            if (isLocal)
+            {
+                local.Add(destination);
+            }
+        }
+
+        // All local, or none: no preference to apply.
+        return local.Count == all.Length ? [] : [.. local];
+    }
+}
