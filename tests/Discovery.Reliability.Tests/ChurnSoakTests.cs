@@ -67,9 +67,16 @@ public sealed class ChurnSoakTests
 
         // Warm up connections to every pod, then measure.
         var load = new Load(stack.Client, [(Cluster.UriOf(service), key)]);
-        for (var i = 0; i < 50; i++)
+        using (var warm = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
         {
-            await load.SendOneAsync(-1, Cluster.UriOf(service), key);
+            // Connection pools grow to their working size before the baseline is taken.
+            await Task.WhenAll(Enumerable.Range(0, Callers).Select(_ => Task.Run(async () =>
+            {
+                while (!warm.IsCancellationRequested)
+                {
+                    await load.SendOneAsync(-1, Cluster.UriOf(service), key);
+                }
+            })));
         }
 
         var memoryStart = RuntimeProbe.ManagedMemoryAfterFullGc();
@@ -144,7 +151,7 @@ public sealed class ChurnSoakTests
             .Add("callers", $"{Callers} closed-loop callers, {PoolSize} pods, {SetSize} in the set at a time")
             .Add("endpoint changes applied", $"{changes} ({changes / elapsed.TotalSeconds:0.0}/s)")
             .Add("snapshot versions seen", versions)
-            .Add("requests sent / succeeded / failed", $"{load.Sent} / {load.Succeeded} / {load.Failed} ({load.Sent / elapsed.TotalSeconds:0} req/s)")
+            .Add("requests sent / succeeded / failed (incl. 1 s warm-up)", $"{load.Sent} / {load.Succeeded} / {load.Failed} ({load.Sent / elapsed.TotalSeconds:0} req/s)")
             .Add("errors (exceptions)", load.ErrorSummary)
             .Add("attempts checked", Interlocked.Read(ref checkedAttempts))
             .Add("stale picks (endpoint removed before the pick's snapshot)", stalePicks)

@@ -40,7 +40,7 @@ public sealed partial class StalledWatchTests
         // The open watch stays dead; the next one works and carries the change made meanwhile.
         api.SilentWatches = false;
         var changed = api.SetSlice(service, 8080, "127.77.4.3");
-        await api.SliceWatchLines.Writer.WriteAsync(RawApi.Line("MODIFIED", changed));
+        api.SendLine(RawApi.Line("MODIFIED", changed));
 
         var bound = deadline + TimeSpan.FromSeconds(15);
         var detected = await Wait.UntilAsync(() => SliceWatches().Length >= 2, bound);

@@ -34,7 +34,8 @@ internal sealed class DiscoveryStack : IAsyncDisposable
         Action<KubernetesDiscoveryOptions>? configure = null,
         Action<DiscoveryHttpClientOptions>? configureHttp = null,
         TimeProvider? timeProvider = null,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null)
     {
         var options = new KubernetesDiscoveryOptions { Namespace = "default" };
         configure?.Invoke(options);
@@ -48,6 +49,7 @@ internal sealed class DiscoveryStack : IAsyncDisposable
                 ConnectTimeout = TimeSpan.FromSeconds(3),
                 PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
                 UseProxy = false,
+                ConnectCallback = connect,
             },
         };
         var handler = new DiscoveryHttpHandler(resolver, ServiceHostParser.FromOptions(options), httpOptions, loggerFactory, timeProvider)

@@ -42,8 +42,13 @@ internal sealed class RawApi : IAsyncDisposable
 
     public long ResourceVersion;
 
-    /// <summary>Lines to stream on EndpointSlice watches (shared by successive watches: a line goes to whichever watch is open).</summary>
-    public Channel<byte[]> SliceWatchLines { get; } = Channel.CreateUnbounded<byte[]>();
+    private Channel<byte[]> _currentWatch = Channel.CreateUnbounded<byte[]>();
+
+    /// <summary>
+    /// Sends a line on the newest EndpointSlice watch. Like a real server resuming from a resourceVersion, every new watch
+    /// first replays the current slice (as MODIFIED), so a line lost with a broken watch is not lost for good.
+    /// </summary>
+    public void SendLine(byte[] line) => Volatile.Read(ref _currentWatch).Writer.TryWrite(line);
 
     /// <summary>When true, watches send headers and then nothing, never ending by themselves (a dead connection).</summary>
     public bool SilentWatches { get; set; }
@@ -166,15 +171,22 @@ internal sealed class RawApi : IAsyncDisposable
             deadline.CancelAfter(TimeSpan.FromSeconds(seconds));
         }
 
+        var lines = Channel.CreateUnbounded<byte[]>();
+        Volatile.Write(ref _currentWatch, lines);
+        var service = context.Request.Query["labelSelector"].ToString().Replace("kubernetes.io/service-name=", "", StringComparison.Ordinal);
+        if (Slices.TryGetValue(service, out var current))
+        {
+            lines.Writer.TryWrite(Line("MODIFIED", current));
+        }
+
         try
         {
-            while (await SliceWatchLines.Reader.WaitToReadAsync(deadline.Token))
+            while (await lines.Reader.WaitToReadAsync(deadline.Token))
             {
-                while (SliceWatchLines.Reader.TryPeek(out var line))
+                while (lines.Reader.TryRead(out var line))
                 {
                     await context.Response.Body.WriteAsync(line, token);
                     await context.Response.Body.FlushAsync(token);
-                    SliceWatchLines.Reader.TryRead(out _);
                 }
             }
         }
