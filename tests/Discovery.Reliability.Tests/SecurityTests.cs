@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Discovery.Testing;
 using k8s;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -115,6 +116,8 @@ public sealed class SecurityTests
 
         using var logs = new CapturedLogs();
         var services = new ServiceCollection();
+        // (AddKubernetesDiscovery binds configuration and throws without an IConfiguration: a host always has one.)
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddSingleton(logs.Factory);
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace));
         services.AddKubernetesEndpointResolver(o =>
@@ -176,6 +179,7 @@ public sealed class SecurityTests
         emulator.ApplyServiceWithEndpoints("default", "tls-bad", badPod.Port, [badPod.Address], portName: "https", withEndpoints: false);
 
         var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddSingleton<IKubernetes>(emulator.CreateClient());
         services.AddKubernetesDiscovery(o => o.Namespace = "default");
         // Trust the self-signed test certificates (chain errors only); the name check stays the product's.
