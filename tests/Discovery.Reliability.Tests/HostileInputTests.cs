@@ -170,6 +170,7 @@ public sealed class HostileInputTests
             .Add("slowest change to apply", took)
             .Add("watch requests made meanwhile (0 = the stream survived each bad line)", watches)
             .Add("watch failures logged (a bad line ended the whole watch)", failures)
+            .Add("first failure logged", logs.Records.FirstOrDefault(r => r.Message.Contains("failed (attempt", StringComparison.Ordinal)) is { } f ? $"{f.Exception?.GetType().Name}: {f.Exception?.Message}" : "none")
             .Publish();
 
         Assert.Equal(rounds, applied);
