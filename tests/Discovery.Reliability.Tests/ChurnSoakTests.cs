@@ -67,7 +67,10 @@ public sealed class ChurnSoakTests
 
         // Warm up connections to every pod, then measure.
         var load = new Load(stack.Client, [(Cluster.UriOf(service), key)]);
-        using (var warm = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
+        // Warm-up over all twelve pods, so that connection pools to every pod exist before the memory baseline.
+        Cluster.SetEndpoints(emulator, service, pods.Port, pods.Addresses);
+        await Wait.ForAsync(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == PoolSize, TimeSpan.FromSeconds(10), "all pods are in the set");
+        using (var warm = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
         {
             // Connection pools grow to their working size before the baseline is taken.
             await Task.WhenAll(Enumerable.Range(0, Callers).Select(_ => Task.Run(async () =>
@@ -79,6 +82,8 @@ public sealed class ChurnSoakTests
             })));
         }
 
+        Cluster.SetEndpoints(emulator, service, pods.Port, current.Select(i => PodPool.Address(6, i)));
+        await Wait.ForAsync(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == SetSize, TimeSpan.FromSeconds(10), "the set is back to six");
         var memoryStart = RuntimeProbe.ManagedMemoryAfterFullGc();
         await using var probe = new RuntimeProbe();
         using var stop = new CancellationTokenSource(duration);
@@ -151,7 +156,7 @@ public sealed class ChurnSoakTests
             .Add("callers", $"{Callers} closed-loop callers, {PoolSize} pods, {SetSize} in the set at a time")
             .Add("endpoint changes applied", $"{changes} ({changes / elapsed.TotalSeconds:0.0}/s)")
             .Add("snapshot versions seen", versions)
-            .Add("requests sent / succeeded / failed (incl. 1 s warm-up)", $"{load.Sent} / {load.Succeeded} / {load.Failed} ({load.Sent / elapsed.TotalSeconds:0} req/s)")
+            .Add("requests sent / succeeded / failed (incl. 2 s warm-up)", $"{load.Sent} / {load.Succeeded} / {load.Failed} ({load.Sent / elapsed.TotalSeconds:0} req/s)")
             .Add("errors (exceptions)", load.ErrorSummary)
             .Add("attempts checked", Interlocked.Read(ref checkedAttempts))
             .Add("stale picks (endpoint removed before the pick's snapshot)", stalePicks)
