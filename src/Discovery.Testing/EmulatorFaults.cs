@@ -153,7 +153,7 @@ public sealed class EmulatorFaults
     {
         foreach (var watch in _store.OpenWatches())
         {
-            watch.Events.Writer.TryWrite(new StoreEvent(StoreEventType.Malformed, 0, null, null));
+            watch.Enqueue(new StoreEvent(StoreEventType.Malformed, 0, null, null));
         }
     }
 

@@ -217,11 +217,6 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(address);
         ThrowIfDisposed();
         var type = ResourceTypes.EndpointSlices;
-        var existing = _store.Get(type, @namespace, sliceName) ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} does not exist.");
-        var node = (JsonObject)existing.Node.DeepClone();
-        var endpoint = (node["endpoints"] as JsonArray)?.OfType<JsonObject>()
-            .FirstOrDefault(e => (e["addresses"] as JsonArray)?.Any(a => a?.GetValue<string>() == address) == true)
-            ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} has no endpoint with address {address}.");
         var conditions = new JsonObject();
         if (ready is not null)
         {
@@ -238,15 +233,25 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
             conditions["terminating"] = terminating.Value;
         }
 
-        endpoint["conditions"] = conditions;
-        try
+        _store.Write(type, @namespace, sliceName, (existing, revision) =>
         {
-            _handler.Update(type, node, @namespace, sliceName, _options.FieldManager, statusOnly: false, checkResourceVersion: false);
-        }
-        catch (ApiException e)
-        {
-            throw new ArgumentException(e.Message, nameof(address), e);
-        }
+            if (existing is null)
+            {
+                throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} does not exist.");
+            }
+
+            var node = (JsonObject)existing.Node.DeepClone();
+            var endpoint = (node["endpoints"] as JsonArray)?.OfType<JsonObject>()
+                .FirstOrDefault(e => (e["addresses"] as JsonArray)?.Any(a => a?.GetValue<string>() == address) == true)
+                ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} has no endpoint with address {address}.");
+            if (JsonNode.DeepEquals(endpoint["conditions"], conditions))
+            {
+                return WriteDecision.Unchanged();
+            }
+
+            endpoint["conditions"] = conditions;
+            return WriteDecision.Store(_pipeline.Restamp(existing, node, _options.FieldManager, revision));
+        });
     }
 
     /// <summary>
@@ -297,6 +302,21 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
             await _store.WatchCountChanged(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Completes once every open watch has written all events queued for it so far (bounded by
+    /// the token): lets a test with a fake clock advance time only after the streams caught up.
+    /// </summary>
+    public async Task WaitForWatchesIdleAsync(CancellationToken cancellationToken = default)
+    {
+        while (!_store.AllWatchesIdle)
+        {
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Watch lines queued and not yet written (e.g. while watches are stalled).</summary>
+    internal int PendingWatchItems => _store.PendingWatchItems;
 
     /// <summary>Forgets the recorded requests.</summary>
     public void ClearRequests() => _requests.Clear();

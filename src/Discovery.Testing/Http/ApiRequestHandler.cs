@@ -625,8 +625,19 @@ internal sealed class ApiRequestHandler
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
             var options = await ReadJsonAsync(context, patchTypes: false, allowEmpty: true).ConfigureAwait(false);
-            preconditionRevision = options?["preconditions"]?["resourceVersion"]?.GetValue<string>();
-            preconditionUid = options?["preconditions"]?["uid"]?.GetValue<string>();
+            if (options is not null and not JsonObject)
+            {
+                throw StatusBodies.BadRequest("json: cannot unmarshal into Go value of type v1.DeleteOptions");
+            }
+
+            var preconditions = options?["preconditions"];
+            if (preconditions is not null and not JsonObject)
+            {
+                throw StatusBodies.BadRequest("json: cannot unmarshal into Go struct field DeleteOptions.preconditions of type v1.Preconditions");
+            }
+
+            preconditionRevision = StringOrNull(preconditions?["resourceVersion"]);
+            preconditionUid = StringOrNull(preconditions?["uid"]);
         }
 
         var deleted = Delete(route.Type, route.Namespace ?? "", route.Name!, preconditionRevision, preconditionUid)
@@ -704,6 +715,13 @@ internal sealed class ApiRequestHandler
 
         await WriteListAsync(context, route.Type, deleted, _store.CurrentRevision, null, null, pretty).ConfigureAwait(false);
     }
+
+    private static string? StringOrNull(JsonNode? node) => node switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        _ => throw StatusBodies.BadRequest("json: cannot unmarshal non-string into Go struct field Preconditions of type string"),
+    };
 
     private static string Manager(HttpRequest request)
     {

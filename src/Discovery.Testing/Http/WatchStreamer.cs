@@ -29,6 +29,7 @@ internal sealed class WatchStreamer
     {
         ResponseWriter.SetHeaders(context.Response, 200);
         await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+        await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         var line = StoreEvent.BuildLine("ERROR", WireJson.Serialize(status));
         await context.Response.Body.WriteAsync(line, context.RequestAborted).ConfigureAwait(false);
     }
@@ -53,6 +54,9 @@ internal sealed class WatchStreamer
         {
             ResponseWriter.SetHeaders(context.Response, 200);
             await context.Response.StartAsync(token).ConfigureAwait(false);
+
+            // A watch answers with its headers at once, before any event.
+            await context.Response.Body.FlushAsync(token).ConfigureAwait(false);
             if (allowBookmarks)
             {
                 if (timeoutSeconds is > 0 && TimeSpan.FromSeconds(timeoutSeconds.Value) > _options.BookmarkBeforeDeadline)
@@ -70,6 +74,7 @@ internal sealed class WatchStreamer
             foreach (var e in start.Backlog)
             {
                 await SendAsync(body, filter, route.Type, e, allowBookmarks, token).ConfigureAwait(false);
+                subscription.Processed();
             }
 
             var reader = subscription.Events.Reader;
@@ -78,6 +83,7 @@ internal sealed class WatchStreamer
                 while (reader.TryRead(out var e))
                 {
                     await SendAsync(body, filter, route.Type, e, allowBookmarks, token).ConfigureAwait(false);
+                    subscription.Processed();
                 }
             }
         }

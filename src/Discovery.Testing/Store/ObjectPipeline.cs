@@ -131,7 +131,7 @@ internal sealed class ObjectPipeline
         canonicalMetadata["resourceVersion"] = Format(revision);
         if (type.HasGeneration && SpecChanged(canonical, existing.Node))
         {
-            var generation = old["generation"] is JsonValue g && g.TryGetValue<long>(out var n) ? n : 0;
+            var generation = old["generation"] is JsonValue g && long.TryParse(g.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 0;
             canonicalMetadata["generation"] = generation + 1;
         }
 
@@ -158,7 +158,40 @@ internal sealed class ObjectPipeline
         }
 
         canonicalMetadata["managedFields"] = updated;
-        return (JsonObject)type.Shape.Canonicalize(canonical)!;
+
+        // Every key set above already existed in the canonical node, so the layout still holds.
+        return canonical;
+    }
+
+    /// <summary>
+    /// The fast path for edits the emulator makes itself to an already canonical object (no
+    /// decoding, defaulting or validation needed): new revision, generation and manager time.
+    /// </summary>
+    public JsonObject Restamp(StoredObject existing, JsonObject edited, string manager, long revision)
+    {
+        var metadata = (JsonObject)edited["metadata"]!;
+        metadata["resourceVersion"] = Format(revision);
+        if (existing.Type.HasGeneration)
+        {
+            var generation = metadata["generation"] is JsonValue g && long.TryParse(g.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 0;
+            metadata["generation"] = generation + 1;
+        }
+
+        var now = Timestamp();
+        if (metadata["managedFields"] is JsonArray entries)
+        {
+            var own = entries.OfType<JsonObject>().FirstOrDefault(e => e["manager"]?.GetValue<string>() == manager && e["operation"]?.GetValue<string>() == "Update");
+            if (own is not null)
+            {
+                own["time"] = now;
+            }
+            else
+            {
+                entries.Add(ManagedFields.Entry(manager, existing.Type.ApiVersion, now, ManagedFields.Compute(existing.Type, edited)));
+            }
+        }
+
+        return edited;
     }
 
     private void Validate(ResourceType type, JsonObject node, JsonObject? existing)

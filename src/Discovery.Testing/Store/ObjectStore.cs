@@ -253,6 +253,7 @@ internal sealed class ObjectStore
             }
 
             var subscription = new WatchSubscription(type, @namespace, start);
+            subscription.AddBacklog(backlog.Count);
             _subscriptions[type].Add(subscription);
             SignalWatchCountLocked();
             return new WatchStart(subscription, backlog, null, _compactedRevision);
@@ -278,7 +279,31 @@ internal sealed class ObjectStore
         {
             if (_lastEventRevision.TryGetValue(subscription.Type, out var last) && last > subscription.StartRevision)
             {
-                subscription.Events.Writer.TryWrite(new StoreEvent(StoreEventType.Bookmark, last, null, null));
+                subscription.Enqueue(new StoreEvent(StoreEventType.Bookmark, last, null, null));
+            }
+        }
+    }
+
+    /// <summary>Whether every open watch has written everything queued for it.</summary>
+    public bool AllWatchesIdle
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _subscriptions.Values.All(list => list.All(w => w.Pending == 0));
+            }
+        }
+    }
+
+    /// <summary>Events queued on open watches and not yet written.</summary>
+    public int PendingWatchItems
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _subscriptions.Values.Sum(list => list.Sum(w => w.Pending));
             }
         }
     }
@@ -379,7 +404,7 @@ internal sealed class ObjectStore
         {
             if (subscription.Matches(obj))
             {
-                subscription.Events.Writer.TryWrite(e);
+                subscription.Enqueue(e);
             }
         }
     }

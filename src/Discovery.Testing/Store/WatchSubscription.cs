@@ -20,6 +20,27 @@ internal sealed class WatchSubscription : IDisposable
     /// <summary>The revision the watch started after; bookmarks are sent only for newer events.</summary>
     public long StartRevision { get; }
 
+    private int _pending;
+
+    /// <summary>Items queued or backlogged but not yet written (or skipped); zero when the watch is idle.</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>Queues an item for the stream.</summary>
+    public void Enqueue(StoreEvent e)
+    {
+        Interlocked.Increment(ref _pending);
+        if (!Events.Writer.TryWrite(e))
+        {
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+
+    /// <summary>Counts items the stream will send first, before any queued ones.</summary>
+    public void AddBacklog(int count) => Interlocked.Add(ref _pending, count);
+
+    /// <summary>Marks one item written or skipped.</summary>
+    public void Processed() => Interlocked.Decrement(ref _pending);
+
     public Channel<StoreEvent> Events { get; } = Channel.CreateUnbounded<StoreEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
 
     /// <summary>Cancelled to cut the connection (dropped-watch fault, outage, disposal).</summary>

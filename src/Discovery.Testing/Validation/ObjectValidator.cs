@@ -198,7 +198,7 @@ internal static partial class ObjectValidator
                 }
 
                 ValidateProtocol(path + ".protocol", Str(port, "protocol"), errors);
-                if (port["port"] is JsonValue portValue && portValue.TryGetValue<int>(out var number) && number is < 1 or > 65535)
+                if (port["port"] is JsonValue portValue && int.TryParse(portValue.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) && number is < 1 or > 65535)
                 {
                     errors.Add(FieldError.Invalid(path + ".port", number, "must be between 1 and 65535, inclusive"));
                 }
@@ -409,7 +409,7 @@ internal static partial class ObjectValidator
 
     private static void ValidatePortNumber(string path, JsonNode? node, List<FieldError> errors)
     {
-        if (node is JsonValue value && value.TryGetValue<int>(out var number))
+        if (node is JsonValue value && int.TryParse(value.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var number))
         {
             if (number is < 1 or > 65535)
             {
