@@ -38,16 +38,24 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
     public async IAsyncEnumerable<ResourceEvent> WatchAsync(
         ResourceQuery query, string resourceVersion, int timeoutSeconds, Action<Exception> onMalformedEvent, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // ERROR events reach onError, not the enumeration: rethrowing here makes them surface from MoveNextAsync.
+        // ERROR events reach onError, not the enumeration, and the client swallows what onError throws: remember the
+        // error and raise it from here once the stream has ended (the server closes it right after an ERROR event).
+        KubernetesStatusException? statusError = null;
         void OnError(Exception error)
         {
-            if (error is KubernetesException k)
+            switch (error)
             {
-                throw new KubernetesStatusException(k.Status?.Code ?? 500, k.Status?.Reason, k.Status?.Message ?? k.Message, k);
+                case KubernetesException k:
+                    statusError ??= new KubernetesStatusException(k.Status?.Code ?? 500, k.Status?.Reason, k.Status?.Message ?? k.Message, k);
+                    break;
+                case KubernetesStatusException s:
+                    statusError ??= s;
+                    break;
+                default:
+                    // Anything else the client reports per line (bad JSON, blank line, unknown type) loses one line only.
+                    onMalformedEvent(error);
+                    break;
             }
-
-            // Anything else the client reports per line (bad JSON, blank line, unknown event type) loses one event only.
-            onMalformedEvent(error);
         }
 
         var enumerator = Open(query, resourceVersion, timeoutSeconds, OnError, cancellationToken).GetAsyncEnumerator(cancellationToken);
@@ -62,11 +70,20 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
                     break;
                 }
 
+                if (statusError is not null)
+                {
+                    break;
+                }
+
                 current = enumerator.Current;
             }
             catch (HttpOperationException e)
             {
                 throw Translate(e);
+            }
+            catch (JsonException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new MalformedWatchStreamException(e);
             }
             catch (HttpRequestException e) when (e.InnerException is EndOfStreamException && !cancellationToken.IsCancellationRequested)
             {
@@ -75,6 +92,11 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
             }
 
             yield return current;
+        }
+
+        if (statusError is not null)
+        {
+            throw statusError;
         }
     }
 

@@ -26,6 +26,8 @@ internal sealed class ResourceInformer
     private string? _resourceVersion;
     private bool _needsList = true;
     private int _failuresSinceProgress;
+    private int _malformedStreak;
+    private int _prematureEnds;
     private volatile bool _hasSynced;
     private ResourceQuery _query = null!;
     private string _queryText = string.Empty;
@@ -113,7 +115,7 @@ internal sealed class ResourceInformer
                 list = await _context.Api.ListAsync(Query, cancellationToken).ConfigureAwait(false);
                 break;
             }
-            catch (KubernetesStatusException e) when (!_hasSynced && _owner.GetFallback(this, e) is { } fallback)
+            catch (KubernetesStatusException e) when (_owner.GetFallback(this, e) is { } fallback)
             {
                 Query = fallback;
             }
@@ -150,11 +152,14 @@ internal sealed class ResourceInformer
         var deadline = TimeSpan.FromSeconds(timeoutSeconds) + options.WatchGracePeriod;
         using var deadlineSource = new CancellationTokenSource(deadline, _context.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineSource.Token);
+        var startedAt = _context.TimeProvider.GetTimestamp();
+        var receivedAny = false;
         try
         {
             var events = _context.Api.WatchAsync(Query, _resourceVersion!, timeoutSeconds, OnMalformedEvent, linked.Token);
             await foreach (var (type, item) in events.WithCancellation(linked.Token).ConfigureAwait(false))
             {
+                receivedAny = true;
                 await ApplyAsync(type, item, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -162,6 +167,20 @@ internal sealed class ResourceInformer
         {
             DiscoveryLog.WatchDeadlineExceeded(_context.Logger, _queryText, _service.Namespace, _service.Name, deadline);
             throw new WatchDeadlineExceededException(deadline);
+        }
+        catch (MalformedWatchStreamException e) when (_malformedStreak++ == 0)
+        {
+            // Resuming from the last resourceVersion replays whatever followed the bad line; only a stream that keeps
+            // breaking this way without progress is backed off like any other failure.
+            OnMalformedEvent(e.InnerException ?? e);
+            return;
+        }
+        catch (KubernetesStatusException e) when (e.IsForbidden && _owner.GetFallback(this, e) is { } fallback)
+        {
+            // Listing slices was allowed but watching them is not: switch to Endpoints and re-list.
+            Query = fallback;
+            _needsList = true;
+            return;
         }
         catch (KubernetesStatusException e) when (e.IsGone)
         {
@@ -173,12 +192,26 @@ internal sealed class ResourceInformer
 
         DiscoveryLog.WatchEnded(_context.Logger, _queryText, _resourceVersion);
         _owner.OnContact(this);
+        if (!receivedAny && _context.TimeProvider.GetElapsedTime(startedAt) < TimeSpan.FromSeconds(timeoutSeconds) / 2)
+        {
+            // A server that keeps closing watches at once, without a word, would otherwise be hammered in a tight loop.
+            if (++_prematureEnds >= FailuresBeforeRelist)
+            {
+                _prematureEnds = 0;
+                throw new WatchEndedPrematurelyException();
+            }
+        }
+        else
+        {
+            _prematureEnds = 0;
+        }
     }
 
     private async ValueTask ApplyAsync(WatchEventType type, IKubernetesObject<V1ObjectMeta>? item, CancellationToken cancellationToken)
     {
         _context.Metrics.WatchEvents.Add(1, WatcherContext.EventTags(_service, Query, type));
         _failuresSinceProgress = 0;
+        _malformedStreak = 0;
         _owner.OnContact(this);
         if (item?.Metadata is not { } metadata)
         {

@@ -17,8 +17,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
     private readonly List<Task> _loops = [];
+    private readonly EndpointInterner _interner = new();
     private ResourceInformer? _serviceInformer;
     private ResourceInformer? _endpointInformer;
+    private ResourceInformer? _mirrorInformer;
+    private volatile bool _mirrorFailed;
     private ServiceEndpointSnapshot? _snapshot;
     private Action<ServiceEndpointSnapshot>[] _subscribers = [];
     private long _version;
@@ -28,7 +31,8 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private volatile bool _synced;
     private volatile bool _failing;
     private volatile Exception? _lastError;
-    private volatile DiscoveryException? _fault;
+    // A factory, not an instance: concurrent callers each get their own exception (a thrown instance's stack trace is mutated).
+    private volatile Func<DiscoveryException>? _fault;
     private volatile bool _initialSyncTimedOut;
     private bool _endpointsFallbackFrom403;
     private int _fallbackLogged;
@@ -114,7 +118,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return fallback;
         }
 
-        throw _fault as Exception ?? new KubernetesApiUnavailableException(Key, timeout, _lastError);
+        throw _fault?.Invoke() ?? new KubernetesApiUnavailableException(Key, timeout, _lastError);
     }
 
     public bool TryAddSubscriber(Action<ServiceEndpointSnapshot> subscriber)
@@ -141,6 +145,18 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     }
 
     /// <summary>Marks the watcher stopped if it is unpinned, unsubscribed and idle; the caller then disposes it.</summary>
+    /// <summary>Whether the watcher was stopped (idle); a lookup that still finds it must start a new one.</summary>
+    public bool IsRetired
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _disposed;
+            }
+        }
+    }
+
     public bool TryRetire(TimeSpan idleTimeout)
     {
         lock (_gate)
@@ -209,7 +225,16 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         if (ReferenceEquals(informer, _serviceInformer) && FindService() is { } service && !IsExternalName(service))
         {
             // The endpoint watch starts only once the Service exists: a host that names no Service costs one watch.
-            StartInformer(ref _endpointInformer, EndpointQuery(_context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices));
+            var resource = _context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices;
+            if (service.Spec?.Selector is not { Count: > 0 } && resource == WatchedResource.EndpointSlices && _endpointInformer is null)
+            {
+                // A selectorless Service's hand-made Endpoints reach slices only through the mirroring controller,
+                // which not every cluster runs: read the Endpoints too and use them when no slice exists. Started
+                // first, so that the slices never publish an empty set without it.
+                StartInformer(ref _mirrorInformer, EndpointQuery(WatchedResource.Endpoints));
+            }
+
+            StartInformer(ref _endpointInformer, EndpointQuery(resource));
         }
 
         await RebuildAsync(cancellationToken).ConfigureAwait(false);
@@ -223,6 +248,18 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     void IResourceInformerOwner.OnFailure(ResourceInformer informer, Exception error)
     {
+        if (ReferenceEquals(informer, _mirrorInformer))
+        {
+            // The mirror is a best effort: its failure must not hold back the slices.
+            if (!_mirrorFailed && !informer.HasSynced)
+            {
+                _mirrorFailed = true;
+                _ = RebuildInBackgroundAsync();
+            }
+
+            return;
+        }
+
         _lastError = error;
         _failing = true;
         if (_synced)
@@ -237,12 +274,14 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             var (resource, group) = query.Resource == WatchedResource.Endpoints && _endpointsFallbackFrom403
                 ? ("endpointslices", "discovery.k8s.io")
                 : (query.ResourceName, query.ApiGroup);
-            _fault = new KubernetesForbiddenException(Key, "list", resource, group, forbidden.ServerMessage, error);
+            var serverMessage = forbidden.ServerMessage;
+            _fault = () => new KubernetesForbiddenException(Key, "list", resource, group, serverMessage, error);
             _initialOutcome.TrySetResult();
         }
         else if (error is KubernetesStatusException { StatusCode: 401 })
         {
-            _fault = new KubernetesApiUnavailableException(Key, _context.TimeProvider.GetElapsedTime(_startedAt), error);
+            var waited = _context.TimeProvider.GetElapsedTime(_startedAt);
+            _fault = () => new KubernetesApiUnavailableException(Key, waited, error);
             _initialOutcome.TrySetResult();
         }
     }
@@ -291,6 +330,23 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     private static bool IsExternalName(V1Service service) => string.Equals(service.Spec?.Type, "ExternalName", StringComparison.Ordinal);
 
+    private async Task RebuildInBackgroundAsync()
+    {
+        try
+        {
+            await RebuildAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        catch (Exception e)
+        {
+            // The informers rebuild again on their next change; this one only unblocked the slices.
+            _lastError = e;
+        }
+    }
+
     private async Task RebuildAsync(CancellationToken cancellationToken)
     {
         await _buildLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -321,7 +377,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             }
 
             var pods = KubernetesObjectConverter.FromPods(endpointInformer.Objects.Values.OfType<V1Pod>());
-            return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, pods, _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, _interner.Intern(pods), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (_serviceInformer is not { HasSynced: true } serviceInformer)
@@ -343,7 +399,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
                 ? []
                 : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
-            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, external, _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, _interner.Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (endpointInformer is not { HasSynced: true })
@@ -362,10 +418,23 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         {
             source = EndpointSourceKind.EndpointSlices;
             endpoints = KubernetesObjectConverter.FromSlices(endpointInformer.Objects.Values.OfType<V1EndpointSlice>());
+            if (_mirrorInformer is { } mirror && !_mirrorFailed)
+            {
+                if (!mirror.HasSynced)
+                {
+                    return null;
+                }
+
+                if (endpoints.IsEmpty)
+                {
+                    source = EndpointSourceKind.Endpoints;
+                    endpoints = KubernetesObjectConverter.FromEndpoints(mirror.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name));
+                }
+            }
         }
 
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
-        return new ServiceEndpointSnapshot(Key, true, info, source, endpoints, _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+        return new ServiceEndpointSnapshot(Key, true, info, source, _interner.Intern(endpoints), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
     }
 
     private async ValueTask<ImmutableArray<ServiceEndpoint>> ApplyAddressModeAsync(KubernetesServiceInfo info, ImmutableArray<ServiceEndpoint> pods, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Discovery.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -7,7 +8,7 @@ namespace Discovery.Tests.Infrastructure;
 /// <summary>A resolver over a <see cref="FakeKubernetesApi"/> and fake time, with short timeouts.</summary>
 internal sealed class TestResolver : IAsyncDisposable
 {
-    public TestResolver(Action<KubernetesDiscoveryOptions>? configure = null, bool isInCluster = true, ILoggerFactory? loggerFactory = null, bool seedFixtures = true)
+    public TestResolver(Action<KubernetesDiscoveryOptions>? configure = null, bool isInCluster = true, ILoggerFactory? loggerFactory = null, bool seedFixtures = true, IMeterFactory? meterFactory = null)
     {
         Options = new KubernetesDiscoveryOptions
         {
@@ -29,7 +30,7 @@ internal sealed class TestResolver : IAsyncDisposable
             }
         }
 
-        Resolver = new KubernetesServiceEndpointResolver(() => Api, Options, Time, loggerFactory, null, isInCluster, null);
+        Resolver = new KubernetesServiceEndpointResolver(() => Api, Options, Time, loggerFactory, meterFactory, isInCluster, null);
     }
 
     public FakeKubernetesApi Api { get; } = new();

@@ -1,0 +1,209 @@
+using Discovery.Internal;
+using Discovery.Tests.Infrastructure;
+
+namespace Discovery.Tests;
+
+/// <summary>The public resolver surface: lookups, subscriptions, idle eviction, allow-list, fallbacks, pre-warm.</summary>
+public class ResolverApiTests
+{
+    private static readonly ServiceKey Alpaca = TestResolver.Key("alpaca-prod");
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Try_get_is_false_before_the_first_lookup_and_allocates_nothing_after()
+    {
+        await using var test = new TestResolver();
+        Assert.False(test.Resolver.TryGetSnapshot(Alpaca, out _));
+        await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        test.Resolver.TryGetSnapshot(Alpaca, out _);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            test.Resolver.TryGetSnapshot(Alpaca, out _);
+        }
+
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    [Fact]
+    public async Task Concurrent_first_lookups_share_one_watcher()
+    {
+        await using var test = new TestResolver();
+
+        var lookups = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => test.Resolver.GetSnapshotAsync(Alpaca, Token).AsTask()));
+
+        Assert.Single(lookups.Distinct());
+        Assert.Equal(1, test.Api.ListCalls[WatchedResource.EndpointSlices]);
+        Assert.Single(test.Resolver.GetWatcherStatuses());
+    }
+
+    [Fact]
+    public async Task An_idle_watcher_is_stopped_and_restarted_on_next_use()
+    {
+        await using var test = new TestResolver();
+        await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "both watches are open");
+
+        test.Time.Advance(TimeSpan.FromSeconds(45));
+        Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out _));
+        test.Time.Advance(TimeSpan.FromSeconds(45));
+        Assert.Single(test.Resolver.GetWatcherStatuses());
+
+        test.Time.Advance(TimeSpan.FromSeconds(75));
+        await Eventually.True(() => test.Resolver.GetWatcherStatuses().Count == 0 && test.Api.ActiveWatchCount == 0, "the idle watcher is stopped");
+        Assert.False(test.Resolver.TryGetSnapshot(Alpaca, out _));
+
+        var again = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        Assert.Equal(3, again.UsableEndpoints.Length);
+    }
+
+    [Fact]
+    public async Task A_missing_service_watcher_is_evicted_too()
+    {
+        await using var test = new TestResolver();
+        await test.Resolver.GetSnapshotAsync(new ServiceKey("com", "example"), Token);
+
+        test.Time.Advance(TimeSpan.FromMinutes(2));
+
+        await Eventually.True(() => test.Resolver.GetWatcherStatuses().Count == 0 && test.Api.ActiveWatchCount == 0, "the negative watcher is stopped");
+    }
+
+    [Fact]
+    public async Task Subscribers_get_every_change_and_keep_the_watcher_alive()
+    {
+        await using var test = new TestResolver();
+        var seen = new List<ServiceEndpointSnapshot>();
+        using (test.Resolver.Subscribe(Alpaca, s => { lock (seen) { seen.Add(s); } }))
+        {
+            await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+            test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-sub", ("10.1.0.60", true)));
+            await Eventually.True(() => { lock (seen) { return seen.Any(s => s.UsableEndpoints.Any(e => e.Address == "10.1.0.60")); } }, "the subscriber sees the change");
+
+            test.Time.Advance(TimeSpan.FromMinutes(5));
+            Assert.Single(test.Resolver.GetWatcherStatuses());
+        }
+
+        test.Time.Advance(TimeSpan.FromMinutes(2));
+        await Eventually.True(() => test.Resolver.GetWatcherStatuses().Count == 0, "unsubscribed and idle, the watcher stops");
+    }
+
+    [Fact]
+    public async Task Watch_async_yields_the_current_snapshot_then_changes()
+    {
+        await using var test = new TestResolver();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        cts.CancelAfter(TimeSpan.FromSeconds(20));
+        await using var stream = test.Resolver.WatchAsync(Alpaca, cts.Token).GetAsyncEnumerator(cts.Token);
+
+        Assert.True(await stream.MoveNextAsync());
+        Assert.Equal(3, stream.Current.UsableEndpoints.Length);
+        var first = stream.Current.Version;
+
+        test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-stream", ("10.1.0.61", true)));
+        ServiceEndpointSnapshot latest;
+        do
+        {
+            Assert.True(await stream.MoveNextAsync());
+            latest = stream.Current;
+            Assert.True(latest.Version > first);
+        }
+        while (latest.UsableEndpoints.Length != 4);
+    }
+
+    [Fact]
+    public async Task Namespaces_outside_the_allow_list_are_refused_before_any_api_call()
+    {
+        await using var test = new TestResolver(o => o.AllowedNamespaces.Add("demo"));
+
+        var error = await Assert.ThrowsAsync<NamespaceNotAllowedException>(async () => await test.Resolver.GetSnapshotAsync(new ServiceKey("kube-system", "kube-dns"), Token));
+        Assert.Throws<NamespaceNotAllowedException>(() => test.Resolver.Subscribe(new ServiceKey("kube-system", "kube-dns"), _ => { }));
+
+        Assert.Contains("kube-system", error.Message, StringComparison.Ordinal);
+        Assert.Contains("kube-dns", error.Message, StringComparison.Ordinal);
+        Assert.Empty(test.Api.ListCalls);
+        Assert.Equal(3, (await test.Resolver.GetSnapshotAsync(Alpaca, Token)).UsableEndpoints.Length);
+    }
+
+    [Fact]
+    public async Task Malformed_keys_are_refused_before_any_api_call()
+    {
+        await using var test = new TestResolver();
+
+        await Assert.ThrowsAsync<InvalidServiceNameException>(async () => await test.Resolver.GetSnapshotAsync(new ServiceKey("demo", "Bad_Name"), Token));
+        await Assert.ThrowsAsync<InvalidServiceNameException>(async () => await test.Resolver.GetSnapshotAsync(new ServiceKey("../x", "alpaca"), Token));
+
+        Assert.Empty(test.Api.ListCalls);
+    }
+
+    [Fact]
+    public async Task Environment_variables_are_an_opt_in_fallback_when_the_api_is_down()
+    {
+        Environment.SetEnvironmentVariable("ENVFALLBACK_SVC_SERVICE_HOST", "10.96.0.42");
+        Environment.SetEnvironmentVariable("ENVFALLBACK_SVC_SERVICE_PORT", "8080");
+        Environment.SetEnvironmentVariable("ENVFALLBACK_SVC_SERVICE_PORT_HTTP", "8080");
+        try
+        {
+            await using var test = new TestResolver(o => o.UseEnvironmentVariableFallback = true);
+            test.Api.ListFault = _ => new HttpRequestException("Connection refused");
+            var key = TestResolver.Key("envfallback-svc");
+
+            var pending = test.Resolver.GetSnapshotAsync(key, Token).AsTask();
+            await Eventually.True(() => pending.IsCompleted, "the lookup falls back", test.Time, TimeSpan.FromSeconds(1));
+            var snapshot = await pending;
+
+            Assert.Equal(EndpointSourceKind.EnvironmentVariables, snapshot.Source);
+            Assert.Equal("10.96.0.42:8080", snapshot.SelectPort(null, null, "http", null).Targets.Single().Authority);
+            Assert.True(test.Resolver.TryGetSnapshot(key, out _));
+            Assert.False(test.Resolver.GetWatcherStatuses().Single().IsSynced);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ENVFALLBACK_SVC_SERVICE_HOST", null);
+            Environment.SetEnvironmentVariable("ENVFALLBACK_SVC_SERVICE_PORT", null);
+            Environment.SetEnvironmentVariable("ENVFALLBACK_SVC_SERVICE_PORT_HTTP", null);
+        }
+    }
+
+    [Fact]
+    public async Task Dns_is_an_opt_in_fallback_and_real_data_replaces_it()
+    {
+        await using var test = new TestResolver(o => o.UseDnsFallback = true);
+        test.Api.ListFault = _ => new HttpRequestException("Connection refused");
+
+        var pending = test.Resolver.GetSnapshotAsync(Alpaca, Token).AsTask();
+        await Eventually.True(() => pending.IsCompleted, "the lookup falls back", test.Time, TimeSpan.FromSeconds(1));
+        var snapshot = await pending;
+
+        Assert.Equal(EndpointSourceKind.Dns, snapshot.Source);
+        Assert.Equal("alpaca-prod.demo.svc.cluster.local:8080", snapshot.SelectPort(8080, null, "http", null).Targets.Single().Authority);
+
+        test.Api.ListFault = null;
+        await Eventually.True(() => test.Resolver.TryGetSnapshot(Alpaca, out var s) && s.Source == EndpointSourceKind.EndpointSlices, "the API data replaces the fallback", test.Time, TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task Without_opt_in_there_is_no_fallback()
+    {
+        await using var test = new TestResolver();
+        test.Api.ListFault = _ => new HttpRequestException("Connection refused");
+
+        var pending = test.Resolver.GetSnapshotAsync(Alpaca, Token).AsTask();
+        await Eventually.True(() => pending.IsCompleted, "the lookup gives up", test.Time, TimeSpan.FromSeconds(1));
+
+        await Assert.ThrowsAsync<KubernetesApiUnavailableException>(() => pending);
+    }
+
+    [Fact]
+    public async Task Prewarmed_services_sync_without_a_lookup_and_are_never_idle_evicted()
+    {
+        await using var test = new TestResolver();
+
+        test.Resolver.Prewarm([Alpaca]);
+        await Eventually.True(() => test.Resolver.TryGetSnapshot(Alpaca, out _), "the pre-warmed Service syncs");
+        test.Time.Advance(TimeSpan.FromMinutes(10));
+
+        Assert.Single(test.Resolver.GetWatcherStatuses());
+    }
+}
