@@ -45,6 +45,9 @@ public sealed class DestinationState
 
     internal EndpointStatistics Statistics { get; }
 
+    /// <summary>The last URI rewritten for this destination (see <see cref="RewrittenUri"/>); races only cost a rebuild.</summary>
+    internal RewrittenUri? LastRewrite { get; set; }
+
     /// <inheritdoc/>
     public override string ToString() => Target.ToString();
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace Discovery.Http;
@@ -14,6 +15,7 @@ internal sealed class DiscoveryClient
 
     private readonly ConcurrentDictionary<string, HostEntry> _hosts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(ServiceKey Service, string Port), ServicePortBalancer> _balancers = new();
+    private readonly ConditionalWeakTable<HttpRequestMessage, TriedEndpoints> _failedRequests = new();
     private int _cachedHosts;
 
     public DiscoveryClient(
@@ -74,6 +76,23 @@ internal sealed class DiscoveryClient
         }
 
         return entry;
+    }
+
+    /// <summary>The endpoints that already failed this request message (in an earlier attempt of an outer retry), if any.</summary>
+    /// <remarks>
+    /// The set is also in <see cref="HttpRequestMessage.Options"/> for other handlers to see, but it is looked up in a weak
+    /// table: reading the options of every request would allocate them (about 100 bytes) on the success path. Reading the table
+    /// takes no lock and allocates nothing.
+    /// </remarks>
+    public TriedEndpoints? GetFailedEndpoints(HttpRequestMessage request)
+        => _failedRequests.TryGetValue(request, out var failed) ? failed : null;
+
+    public TriedEndpoints AddFailedEndpoints(HttpRequestMessage request)
+    {
+        var failed = new TriedEndpoints();
+        request.Options.Set(TriedEndpoints.OptionsKey, failed);
+        _failedRequests.AddOrUpdate(request, failed);
+        return failed;
     }
 
     public ServicePortBalancer GetBalancer(HostEntry entry, string portName)

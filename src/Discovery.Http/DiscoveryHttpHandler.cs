@@ -104,13 +104,21 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         base.Dispose(disposing);
     }
 
-    private static Uri Rewrite(Uri original, string authority)
+    private static Uri Rewrite(Uri original, DestinationState destination)
     {
         var absolute = original.AbsoluteUri;
+        var last = destination.LastRewrite;
+        if (last is not null && string.Equals(last.Original, absolute, StringComparison.Ordinal))
+        {
+            return last.Rewritten;
+        }
+
         var scheme = original.Scheme;
         var pathStart = absolute.IndexOf('/', scheme.Length + 3);
         var pathAndQuery = pathStart < 0 ? "/".AsSpan() : absolute.AsSpan(pathStart);
-        return new Uri(string.Concat(scheme.AsSpan(), "://".AsSpan(), authority.AsSpan(), pathAndQuery), RewrittenUriOptions);
+        var rewritten = new Uri(string.Concat(scheme.AsSpan(), "://".AsSpan(), destination.Authority.AsSpan(), pathAndQuery), RewrittenUriOptions);
+        destination.LastRewrite = new RewrittenUri(absolute, rewritten);
+        return rewritten;
     }
 
     private static bool IsH2c(PortSelection selection, Uri uri)
@@ -213,7 +221,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         var set = balancer.GetDestinationSet(selection);
 
         // An outer retry (Polly, the standard resilience handler) re-sends this same message: go elsewhere than before.
-        request.Options.TryGetValue(TriedEndpoints.OptionsKey, out var failed);
+        var failed = client.GetFailedEndpoints(request);
         var destination = balancer.Pick(set, new LoadBalancingContext(request, service, 0, balancer.Sequence), failed, strict: false)
             ?? throw new DiscoveryHttpRequestException(
                 DiscoveryFailureReason.NoEndpointPicked,
@@ -231,10 +239,10 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         {
             while (true)
             {
-                request.RequestUri = Rewrite(originalUri, destination.Authority);
+                request.RequestUri = Rewrite(originalUri, destination);
                 if (setHost)
                 {
-                    request.Headers.Host = originalUri.IsDefaultPort ? entry.HostHeader : entry.HostHeader + ":" + originalUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    request.Headers.Host = entry.GetHostHeader(originalUri);
                 }
 
                 if (client.Options.UseAppProtocol && IsH2c(selection, originalUri))
@@ -253,11 +261,10 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 var started = Stopwatch.GetTimestamp();
                 statistics.Started();
                 client.Metrics.Started(service);
-                var attemptTimeout = client.Options.AttemptTimeout;
-                var timeout = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using var timer = client.Options.AttemptTimeout is { } attemptTimeout ? new CancellationTokenSource(attemptTimeout, client.TimeProvider) : null;
+                using var timeout = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
                 try
                 {
-                    timeout?.CancelAfter(attemptTimeout!.Value);
                     response = await base.SendAsync(request, timeout?.Token ?? cancellationToken).ConfigureAwait(false);
                     outcome = (int)response.StatusCode >= 500 ? AttemptOutcome.ServerError : AttemptOutcome.Success;
                 }
@@ -270,7 +277,6 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 {
                     statistics.Finished();
                     client.Metrics.Finished(service);
-                    timeout?.Dispose();
                 }
 
                 var elapsed = Stopwatch.GetElapsedTime(started);
@@ -284,11 +290,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
 
                 if (outcome != AttemptOutcome.TlsFailure)
                 {
-                    if (failed is null)
-                    {
-                        failed = new TriedEndpoints();
-                        request.Options.Set(TriedEndpoints.OptionsKey, failed);
-                    }
+                    failed ??= client.AddFailedEndpoints(request);
 
                     failed.Add(destination.Authority);
                 }

@@ -46,10 +46,9 @@ public static class DiscoveryServiceCollectionExtensions
 
         var registration = new DiscoveryHttpRegistration();
         services.AddSingleton(registration);
-        AddEndpointResolver(services, configure);
+        services.AddKubernetesEndpointResolver(configure);
         services.AddHttpClient();
         services.AddMetrics();
-        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DiscoveryHttpMetrics>(sp => new DiscoveryHttpMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton<DiscoveryClientRegistry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, DiscoveryHttpMessageHandlerBuilderFilter>());
@@ -61,23 +60,5 @@ public static class DiscoveryServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<DiscoveryHttpClientOptions>, DiscoveryHttpClientOptionsSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DiscoveryHttpClientOptions>, DiscoveryHttpClientOptionsValidator>());
         return registration;
-    }
-
-    // TODO(core): replace with services.AddKubernetesEndpointResolver(configure) once the core branch provides it.
-    private static void AddEndpointResolver(IServiceCollection services, Action<KubernetesDiscoveryOptions>? configure)
-    {
-        var options = services.AddOptions<KubernetesDiscoveryOptions>().BindConfiguration(KubernetesDiscoveryOptions.SectionName);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        services.TryAddSingleton(sp => ServiceHostParser.FromOptions(sp.GetRequiredService<IOptions<KubernetesDiscoveryOptions>>().Value));
-        services.TryAddSingleton<IServiceEndpointResolver>(sp => new KubernetesServiceEndpointResolver(
-            sp.GetRequiredService<k8s.IKubernetes>(),
-            sp.GetRequiredService<IOptions<KubernetesDiscoveryOptions>>().Value,
-            sp.GetService<TimeProvider>(),
-            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>(),
-            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
     }
 }

@@ -11,7 +11,8 @@ internal sealed class EndpointStatistics
 
     // While an endpoint receives no responses its latency estimate fades with this time constant, so that a policy that
     // prefers low latency probes it again instead of shunning it forever after one slow period.
-    private static readonly TimeSpan LatencyDecay = TimeSpan.FromSeconds(10);
+    // A cold start (connection setup, JIT) penalises an endpoint for a few seconds only; a slow one is probed again about as often.
+    private static readonly TimeSpan LatencyDecay = TimeSpan.FromSeconds(2);
 
     private int _outstanding;
     private int _consecutiveFailures;
@@ -47,8 +48,9 @@ internal sealed class EndpointStatistics
 
     public void RecordLatency(TimeSpan elapsed)
     {
-        var previous = Volatile.Read(ref _latencyTicks);
-        var next = previous == 0 ? elapsed.Ticks : (long)(previous + (LatencySmoothing * (elapsed.Ticks - previous)));
+        // Blend into the faded estimate, so that a probe after a quiet spell counts as much as the history it replaces.
+        var previous = GetLatencyEstimate().Ticks;
+        var next = Volatile.Read(ref _latencyTicks) == 0 ? elapsed.Ticks : (long)(previous + (LatencySmoothing * (elapsed.Ticks - previous)));
 
         // A lost update between two concurrent responses only drops one sample of a moving average.
         Volatile.Write(ref _latencyTicks, Math.Max(next, 1));

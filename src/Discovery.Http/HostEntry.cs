@@ -4,6 +4,7 @@ namespace Discovery.Http;
 internal sealed class HostEntry
 {
     private volatile ServicePortBalancer? _lastBalancer;
+    private volatile Tuple<int, string>? _hostHeaderWithPort;
     private long _passThroughUntil;
 
     public HostEntry(string host, ServiceHostParseResult parse)
@@ -28,6 +29,26 @@ internal sealed class HostEntry
     {
         get => _lastBalancer;
         set => _lastBalancer = value;
+    }
+
+    /// <summary>The Host header for a request to <paramref name="uri"/>, cached for the last explicit port used.</summary>
+    public string GetHostHeader(Uri uri)
+    {
+        if (uri.IsDefaultPort)
+        {
+            return HostHeader;
+        }
+
+        var port = uri.Port;
+        var cached = _hostHeaderWithPort;
+        if (cached is not null && cached.Item1 == port)
+        {
+            return cached.Item2;
+        }
+
+        var header = HostHeader + ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _hostHeaderWithPort = Tuple.Create(port, header);
+        return header;
     }
 
     /// <summary>Whether a <c>svc.ns</c> host was recently found not to be a Service we may use, so it goes to DNS.</summary>

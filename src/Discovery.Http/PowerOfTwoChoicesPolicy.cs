@@ -2,11 +2,14 @@ namespace Discovery.Http;
 
 /// <summary>
 /// Power of two choices: of two distinct endpoints picked at random, the one with fewer requests in flight; on a tie, the one
-/// with the lower recent latency. Nearly as good as least-loaded over all endpoints, without scanning them, and without the
+/// with clearly (twice and at least a millisecond) lower recent latency, else the first. Nearly as good as least-loaded over all endpoints, without scanning them, and without the
 /// herding that always picking the single least-loaded endpoint causes when many clients share stale load information.
 /// </summary>
 public sealed class PowerOfTwoChoicesPolicy : ILoadBalancingPolicy
 {
+    // Below this, latency differences are noise (GC pauses, connection setup) rather than a slow endpoint.
+    private static readonly TimeSpan SignificantLatencyDifference = TimeSpan.FromMilliseconds(1);
+
     private readonly Random _random;
 
     /// <summary>Creates the policy with <see cref="Random.Shared"/>.</summary>
@@ -52,6 +55,19 @@ public sealed class PowerOfTwoChoicesPolicy : ILoadBalancingPolicy
             return loadA < loadB ? a : b;
         }
 
-        return b.LatencyEstimate < a.LatencyEstimate ? b : a;
+        // Equal load (usual at low concurrency): prefer the clearly faster one, else keep the random first pick. Chasing small
+        // latency differences would pile every client onto whichever pod happened to answer fastest.
+        var latencyA = a.LatencyEstimate;
+        var latencyB = b.LatencyEstimate;
+        if (IsClearlySlower(latencyA, latencyB))
+        {
+            return b;
+        }
+
+        return a;
     }
+
+    // An endpoint without a measurement yet is not known to be faster or slower than any other.
+    private static bool IsClearlySlower(TimeSpan candidate, TimeSpan other)
+        => other > TimeSpan.Zero && candidate - other >= SignificantLatencyDifference && candidate.Ticks >= other.Ticks * 2;
 }

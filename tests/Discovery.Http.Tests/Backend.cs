@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -44,6 +45,9 @@ public sealed class Backend : IAsyncDisposable
     /// <summary>The Host header of the last request.</summary>
     public string? LastHost { get; private set; }
 
+    /// <summary>The TLS server name (SNI) of the last handshake.</summary>
+    public string? LastServerName { get; private set; }
+
     /// <summary>The protocol of the last request.</summary>
     public string? LastProtocol { get; private set; }
 
@@ -59,16 +63,23 @@ public sealed class Backend : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelCore();
+        Backend? backend = null;
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(address), port, listen =>
         {
             listen.Protocols = protocols;
             if (certificate is not null)
             {
-                listen.UseHttps(certificate);
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificateSelector = (_, serverName) =>
+                    {
+                        backend!.LastServerName = serverName;
+                        return certificate;
+                    },
+                });
             }
         }));
         var app = builder.Build();
-        Backend? backend = null;
         app.Run(async context =>
         {
             var self = backend!;
