@@ -1,0 +1,1 @@
+global using Discovery.Reliability.Tests.Infrastructure;
