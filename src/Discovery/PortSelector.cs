@@ -4,13 +4,23 @@ using System.Globalization;
 namespace Discovery;
 
 /// <summary>Maps a request's port to the endpoints' target ports (BRIEF §2.2). Runs once per snapshot and port; the result is cached.</summary>
+/// <remarks>
+/// Only TCP ports are ever selected: requests are HTTP, and a UDP or SCTP port of the same name or number (DNS publishes
+/// 53 on both) would send them where nothing speaks HTTP. Non-TCP ports stay in the model for callers that read it.
+/// </remarks>
 internal static class PortSelector
 {
     public static PortSelection Select(ServiceEndpointSnapshot snapshot, int? uriPort, string? portName, string scheme, string? defaultPortName)
     {
-        var servicePorts = snapshot.ServiceInfo?.Ports ?? [];
-        if (servicePorts.Length > 0)
+        var allServicePorts = snapshot.ServiceInfo?.Ports ?? [];
+        if (allServicePorts.Length > 0)
         {
+            var servicePorts = allServicePorts.RemoveAll(static p => !IsTcp(p.Protocol));
+            if (servicePorts.IsEmpty)
+            {
+                throw NotFound(snapshot, "over TCP (the Service has none)");
+            }
+
             return SelectByServicePorts(snapshot, servicePorts, uriPort, portName, scheme, defaultPortName);
         }
 
@@ -22,6 +32,8 @@ internal static class PortSelector
 
         return SelectByEndpointPorts(snapshot, endpointPortNames, uriPort, portName, scheme, defaultPortName);
     }
+
+    public static bool IsTcp(string? protocol) => protocol is null || string.Equals(protocol, "TCP", StringComparison.OrdinalIgnoreCase);
 
     public static int? DefaultPortOfScheme(string scheme) => scheme.ToUpperInvariant() switch
     {
@@ -82,12 +94,12 @@ internal static class PortSelector
         string? appProtocol = chosen?.AppProtocol;
         foreach (var endpoint in snapshot.UsableEndpoints)
         {
-            if (endpoint.TryGetPort(endpointPortName, out var endpointPort))
+            if (TryGetTcpPort(endpoint, endpointPortName, out var endpointPort))
             {
                 appProtocol ??= endpointPort.AppProtocol;
                 builder.Add(new EndpointTarget(endpoint, endpointPort.Port));
             }
-            else if (single && endpoint.Ports.Length == 1)
+            else if (single && endpoint.Ports.Length == 1 && IsTcp(endpoint.Ports[0].Protocol))
             {
                 // A single Service port maps to a single endpoint port whatever either is called.
                 builder.Add(new EndpointTarget(endpoint, endpoint.Ports[0].Port));
@@ -120,7 +132,7 @@ internal static class PortSelector
             {
                 foreach (var port in endpoint.Ports)
                 {
-                    if (port.Port == number)
+                    if (port.Port == number && IsTcp(port.Protocol))
                     {
                         matchedName = port.Name;
                         protocol ??= port.AppProtocol;
@@ -148,7 +160,7 @@ internal static class PortSelector
         string? appProtocol = null;
         foreach (var endpoint in snapshot.UsableEndpoints)
         {
-            if (endpoint.TryGetPort(name, out var port))
+            if (TryGetTcpPort(endpoint, name, out var port))
             {
                 appProtocol ??= port.AppProtocol;
                 targets.Add(new EndpointTarget(endpoint, port.Port));
@@ -192,7 +204,7 @@ internal static class PortSelector
     {
         foreach (var endpoint in snapshot.Endpoints)
         {
-            if (endpoint.TryGetPort(name, out _))
+            if (TryGetTcpPort(endpoint, name, out _))
             {
                 return true;
             }
@@ -201,14 +213,32 @@ internal static class PortSelector
         return false;
     }
 
+    private static bool TryGetTcpPort(ServiceEndpoint endpoint, string name, out EndpointPort port)
+    {
+        foreach (var candidate in endpoint.Ports)
+        {
+            if (string.Equals(candidate.Name, name, StringComparison.Ordinal) && IsTcp(candidate.Protocol))
+            {
+                port = candidate;
+                return true;
+            }
+        }
+
+        port = default;
+        return false;
+    }
+
     private static List<string> DistinctEndpointPortNames(ServiceEndpointSnapshot snapshot)
     {
+        // A set beside the ordered list: pods can each publish their own port names, and a list lookup per port would make
+        // one huge set quadratic.
         var names = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var endpoint in snapshot.Endpoints)
         {
             foreach (var port in endpoint.Ports)
             {
-                if (!names.Contains(port.Name))
+                if (IsTcp(port.Protocol) && seen.Add(port.Name))
                 {
                     names.Add(port.Name);
                 }
@@ -221,12 +251,13 @@ internal static class PortSelector
     private static ServicePortNotFoundException NotFound(ServiceEndpointSnapshot snapshot, string requested)
     {
         var available = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var servicePorts = snapshot.ServiceInfo?.Ports ?? [];
         if (servicePorts.Length > 0)
         {
             foreach (var port in servicePorts)
             {
-                available.Add(Describe(port.Name, port.Port));
+                available.Add(Describe(port.Name, port.Port, port.Protocol));
             }
         }
         else
@@ -235,8 +266,8 @@ internal static class PortSelector
             {
                 foreach (var port in endpoint.Ports)
                 {
-                    var described = Describe(port.Name, port.Port);
-                    if (!available.Contains(described))
+                    var described = Describe(port.Name, port.Port, port.Protocol);
+                    if (seen.Add(described))
                     {
                         available.Add(described);
                     }
@@ -247,6 +278,9 @@ internal static class PortSelector
         return new ServicePortNotFoundException(snapshot.Service, requested, available);
     }
 
-    private static string Describe(string name, int port)
-        => name.Length == 0 ? port.ToString(CultureInfo.InvariantCulture) + " (unnamed)" : $"{name} ({port.ToString(CultureInfo.InvariantCulture)})";
+    private static string Describe(string name, int port, string? protocol)
+    {
+        var number = port.ToString(CultureInfo.InvariantCulture) + (IsTcp(protocol) ? string.Empty : "/" + protocol);
+        return name.Length == 0 ? number + " (unnamed)" : $"{name} ({number})";
+    }
 }

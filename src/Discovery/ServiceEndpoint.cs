@@ -35,7 +35,10 @@ public sealed class ServiceEndpoint
         ZoneHints = zoneHints.IsDefault ? [] : zoneHints;
     }
 
-    /// <summary>The address to connect to: an IPv4 or IPv6 literal, or a DNS name (ExternalName Services).</summary>
+    /// <summary>
+    /// The address to connect to: an IPv4 or IPv6 literal in canonical text (as <see cref="System.Net.IPAddress.ToString"/>
+    /// writes it), or a DNS name (ExternalName Services, load balancer hostnames). Discovery never publishes anything else.
+    /// </summary>
     public string Address { get; }
 
     /// <summary><see cref="AddressFamily.InterNetwork"/>, <see cref="AddressFamily.InterNetworkV6"/>, or <see cref="AddressFamily.Unspecified"/> for a DNS name.</summary>

@@ -136,7 +136,8 @@ public sealed class ServiceEndpointSnapshot
     /// <summary>
     /// Maps a request's port to endpoint ports (BRIEF §2.2): an explicit URI port selects the Service port with that
     /// number; a <c>_name.</c> label selects the endpoint port of that name; no port selects the only port, or the one
-    /// named like the scheme, or <paramref name="defaultPortName"/>.
+    /// named like the scheme, or <paramref name="defaultPortName"/>. Only TCP ports are selected: UDP and SCTP ports stay
+    /// in <see cref="ServiceEndpoint.Ports"/> but never receive a request.
     /// </summary>
     /// <param name="uriPort">The port written in the URI, or <see langword="null"/>.</param>
     /// <param name="portName">The port name from a <c>_name.</c> label, or <see langword="null"/>.</param>

@@ -58,4 +58,13 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 18, Level = LogLevel.Warning, Message = "{MaxWatchers} Services are watched, the Discovery:MaxWatchers limit, and none is idle: lookups of further Services fail until watchers become idle or the limit is raised")]
     public static partial void WatcherLimitReached(ILogger logger, int maxWatchers);
+
+    [LoggerMessage(EventId = 19, Level = LogLevel.Warning, Message = "Skipped {Kind} {ObjectNamespace}/{ObjectName} (resourceVersion {ResourceVersion}) for Service {Namespace}/{Service}: {Reason}; the Service's other objects stay in use")]
+    public static partial void ObjectSkipped(ILogger logger, string kind, string? objectNamespace, string? objectName, string? resourceVersion, string @namespace, string service, string reason);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Skipped {Count} invalid entries of {Kind} {ObjectNamespace}/{ObjectName} (resourceVersion {ResourceVersion}) for Service {Namespace}/{Service}; the rest of it is used. First: {Problem}")]
+    public static partial void EntriesSkipped(ILogger logger, int count, string kind, string? objectNamespace, string? objectName, string? resourceVersion, string @namespace, string service, string problem);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Ignored {Kind} {ObjectNamespace}/{ObjectName} of Service {Namespace}/{Service}: {Reason}")]
+    public static partial void UnsupportedObjectSkipped(ILogger logger, string kind, string? objectNamespace, string? objectName, string @namespace, string service, string reason);
 }

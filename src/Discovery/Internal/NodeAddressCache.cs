@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Net.Sockets;
 using k8s.Models;
 
 namespace Discovery.Internal;
@@ -77,10 +78,11 @@ internal sealed class NodeAddressCache(WatcherContext context)
 
             foreach (var type in preference)
             {
-                var match = addresses.FirstOrDefault(a => string.Equals(a.Type, type, StringComparison.Ordinal) && !string.IsNullOrEmpty(a.Address));
+                // The address becomes a request's host: one that is neither an IP literal nor a DNS name is passed over.
+                var match = addresses.FirstOrDefault(a => string.Equals(a.Type, type, StringComparison.Ordinal) && Usable(a.Address, type));
                 if (match is not null)
                 {
-                    result[name] = match.Address;
+                    result[name] = IpLiteral.TryNormalize(match.Address, AddressFamily.Unspecified, out var ip, out _) ? ip : match.Address;
                     break;
                 }
             }
@@ -88,6 +90,9 @@ internal sealed class NodeAddressCache(WatcherContext context)
 
         return result.ToFrozenDictionary(StringComparer.Ordinal);
     }
+
+    private static bool Usable(string? address, string type)
+        => IpLiteral.TryNormalize(address, AddressFamily.Unspecified, out _, out _) || (type == "Hostname" && IpLiteral.IsDnsName(address));
 
     private sealed record Entry(IReadOnlyDictionary<string, string>? Addresses, long FetchedAt);
 }

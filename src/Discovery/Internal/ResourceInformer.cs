@@ -22,6 +22,7 @@ internal sealed class ResourceInformer
     private readonly WatcherContext _context;
     private readonly ServiceKey _service;
     private readonly ResiliencePipeline _pipeline;
+    private readonly RejectionLog _rejections;
     private ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>> _objects = ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>>.Empty;
     private string? _resourceVersion;
     private bool _needsList = true;
@@ -31,6 +32,7 @@ internal sealed class ResourceInformer
     private volatile bool _hasSynced;
     private ResourceQuery _query = null!;
     private string _queryText = string.Empty;
+    private ObjectFilter _filter = null!;
 
     public ResourceInformer(ResourceQuery query, ServiceKey service, WatcherContext context, IResourceInformerOwner owner)
     {
@@ -38,6 +40,7 @@ internal sealed class ResourceInformer
         _service = service;
         _context = context;
         _owner = owner;
+        _rejections = new RejectionLog(context.Logger, service);
         var options = context.Options;
         _pipeline = new ResiliencePipelineBuilder { TimeProvider = context.TimeProvider }
             .AddRetry(new RetryStrategyOptions
@@ -65,6 +68,7 @@ internal sealed class ResourceInformer
         {
             _query = value;
             _queryText = value.ToString();
+            _filter = new ObjectFilter(value);
         }
     }
 
@@ -124,7 +128,7 @@ internal sealed class ResourceInformer
         var builder = ImmutableDictionary.CreateBuilder<string, IKubernetesObject<V1ObjectMeta>>(StringComparer.Ordinal);
         foreach (var item in list.Items)
         {
-            if (item?.Metadata?.Name is { Length: > 0 } name)
+            if (item?.Metadata?.Name is { Length: > 0 } name && Admits(item.Metadata, out _))
             {
                 builder[name] = item;
             }
@@ -253,12 +257,24 @@ internal sealed class ResourceInformer
         }
 
         var objects = _objects;
-        var updated = type switch
+        ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>> updated;
+        if (Admits(metadata, out var otherObject))
         {
-            WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, item),
-            WatchEventType.Deleted => objects.Remove(name),
-            _ => objects,
-        };
+            updated = type switch
+            {
+                WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, item),
+                WatchEventType.Deleted => objects.Remove(name),
+                _ => objects,
+            };
+        }
+        else
+        {
+            // Another namespace's object is not the one held under this name: leave that alone. The same object no longer
+            // matching (a slice relabelled to another Service) is what a server reports as DELETED: what it held is no
+            // longer this Service's, and keeping it would send this Service's requests to another Service's pods.
+            updated = otherObject ? objects : objects.Remove(name);
+        }
+
         if (ReferenceEquals(updated, objects))
         {
             return;
@@ -266,6 +282,17 @@ internal sealed class ResourceInformer
 
         Volatile.Write(ref _objects, updated);
         await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool Admits(V1ObjectMeta metadata, out bool otherObject)
+    {
+        if (_filter.Reject(metadata, out otherObject) is not { } reason)
+        {
+            return true;
+        }
+
+        _rejections.ObjectSkipped(Query.Kind, metadata, reason);
+        return false;
     }
 
     private void OnMalformedEvent(Exception error)

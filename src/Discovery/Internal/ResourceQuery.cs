@@ -11,6 +11,15 @@ internal sealed record ResourceQuery(WatchedResource Resource, string Namespace,
         _ => "pods",
     };
 
+    /// <summary>The object kind, for log messages.</summary>
+    public string Kind => Resource switch
+    {
+        WatchedResource.Services => "Service",
+        WatchedResource.EndpointSlices => "EndpointSlice",
+        WatchedResource.Endpoints => "Endpoints",
+        _ => "Pod",
+    };
+
     public string ApiGroup => Resource == WatchedResource.EndpointSlices ? "discovery.k8s.io" : string.Empty;
 
     public override string ToString()

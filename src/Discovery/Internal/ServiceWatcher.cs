@@ -18,6 +18,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly object _gate = new();
     private readonly List<Task> _loops = [];
     private readonly EndpointInterner _interner = new();
+    private readonly RejectionLog _rejections;
     private ResourceInformer? _serviceInformer;
     private ResourceInformer? _endpointInformer;
     private ResourceInformer? _mirrorInformer;
@@ -43,6 +44,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         _context = context;
         _podSelector = podSelector;
         IsPinned = pinned;
+        _rejections = new RejectionLog(context.Logger, key);
         _startedAt = context.TimeProvider.GetTimestamp();
         _lastUsed = _startedAt;
         _lastContact = _startedAt;
@@ -398,7 +400,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
                 return null;
             }
 
-            var pods = KubernetesObjectConverter.FromPods(endpointInformer.Objects.Values.OfType<V1Pod>());
+            var pods = KubernetesObjectConverter.FromPods(endpointInformer.Objects.Values.OfType<V1Pod>(), _rejections);
             return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, _interner.Intern(pods), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
@@ -414,7 +416,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return new ServiceEndpointSnapshot(Key, false, null, sourceKind, [], _version + 1, serviceInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
-        var info = KubernetesObjectConverter.ToServiceInfo(service);
+        var info = KubernetesObjectConverter.ToServiceInfo(service, _rejections);
         if (info.IsExternalName)
         {
             var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
@@ -434,12 +436,12 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         if (endpointInformer.Query.Resource == WatchedResource.Endpoints)
         {
             source = EndpointSourceKind.Endpoints;
-            endpoints = KubernetesObjectConverter.FromEndpoints(endpointInformer.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name));
+            endpoints = KubernetesObjectConverter.FromEndpoints(endpointInformer.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name), _rejections);
         }
         else
         {
             source = EndpointSourceKind.EndpointSlices;
-            endpoints = KubernetesObjectConverter.FromSlices(endpointInformer.Objects.Values.OfType<V1EndpointSlice>());
+            endpoints = KubernetesObjectConverter.FromSlices(endpointInformer.Objects.Values.OfType<V1EndpointSlice>(), _rejections);
             if (_mirrorInformer is { } mirror && !_mirrorFailed)
             {
                 if (!mirror.HasSynced)
@@ -450,7 +452,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
                 if (endpoints.IsEmpty)
                 {
                     source = EndpointSourceKind.Endpoints;
-                    endpoints = KubernetesObjectConverter.FromEndpoints(mirror.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name));
+                    endpoints = KubernetesObjectConverter.FromEndpoints(mirror.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name), _rejections);
                 }
             }
         }

@@ -35,6 +35,9 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
     /// <summary>Returns an exception to throw when a watch opens, or null to open it.</summary>
     public Func<ResourceQuery, Exception?>? WatchFault { get; set; }
 
+    /// <summary>Objects a list returns beside the matching ones, whatever the query: a server or proxy that ignores selectors.</summary>
+    public Func<ResourceQuery, IEnumerable<IKubernetesObject<V1ObjectMeta>>>? ListExtra { get; set; }
+
     public List<V1Node> Nodes { get; } = [];
 
     public Exception? NodesFault { get; set; }
@@ -92,6 +95,22 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
     /// <summary>Open watches stop receiving anything (a dead connection); new ones work.</summary>
     public void StallWatches() => ForEachWatch(w => w.Stalled = true);
 
+    /// <summary>Sends an event to every open watch of <paramref name="resource"/>, ignoring namespace and selectors, without storing the object.</summary>
+    public void Inject(WatchedResource resource, WatchEventType type, IKubernetesObject<V1ObjectMeta> item)
+    {
+        lock (_gate)
+        {
+            item.Metadata.ResourceVersion = (++_resourceVersion).ToString(CultureInfo.InvariantCulture);
+            foreach (var watch in _watches)
+            {
+                if (watch.Query.Resource == resource)
+                {
+                    watch.Channel.Writer.TryWrite(new ResourceEvent(type, item));
+                }
+            }
+        }
+    }
+
     public void InjectMalformedLine() => ForEachWatch(w => w.Channel.Writer.TryWrite(new JsonException("test: malformed line")));
 
     /// <summary>Forgets history: watches from any version seen so far get 410.</summary>
@@ -132,6 +151,7 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
             var items = _objects.Where(o => o.Key.Resource == query.Resource && o.Key.Namespace == query.Namespace && Matches(query, o.Value))
                 .OrderBy(o => o.Key.Name, StringComparer.Ordinal)
                 .Select(o => o.Value)
+                .Concat(ListExtra?.Invoke(query) ?? [])
                 .ToArray();
             return Task.FromResult(new ResourceListResult(items, _resourceVersion.ToString(CultureInfo.InvariantCulture)));
         }
