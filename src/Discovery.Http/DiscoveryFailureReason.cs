@@ -29,4 +29,7 @@ public enum DiscoveryFailureReason
 
     /// <summary>The load-balancing policy picked no endpoint.</summary>
     NoEndpointPicked,
+
+    /// <summary>The app already watches as many Services as <c>Discovery:MaxWatchers</c> allows, and none is idle.</summary>
+    WatcherLimitExceeded,
 }

@@ -87,10 +87,22 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
 
         var entry = _client.GetHostEntry(uri.Host);
-        if (entry.Match == ServiceHostMatch.PassThrough
-            || (entry.Match == ServiceHostMatch.ServiceIfExists && entry.PassesThrough(_client.TimeProvider.GetTimestamp())))
+        if (entry.Match == ServiceHostMatch.PassThrough)
         {
             return base.SendAsync(request, cancellationToken);
+        }
+
+        if (entry.Match == ServiceHostMatch.ServiceIfExists)
+        {
+            if (entry.OutsideAllowedNamespaces)
+            {
+                return SendToAbsoluteNameAsync(request, uri, entry, cancellationToken);
+            }
+
+            if (entry.PassesThrough(_client.TimeProvider.GetTimestamp()))
+            {
+                return base.SendAsync(request, cancellationToken);
+            }
         }
 
         return SendToService(request, uri, entry, cancellationToken);
@@ -107,6 +119,37 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>
+    /// Sends a <c>svc.ns</c> host whose namespace is outside the allow-list to DNS as an absolute name (<c>svc.ns.</c>), keeping the
+    /// Host header as written.
+    /// </summary>
+    /// <remarks>
+    /// Refusing such hosts would break external names of the same shape (<c>example.com</c>), but passing them on unchanged would let
+    /// the pod's DNS search list (<c>&lt;ns&gt;.svc.cluster.local</c>, <c>svc.cluster.local</c>) turn <c>alpaca.other</c> into the
+    /// Service <c>alpaca</c> of namespace <c>other</c>, which the allow-list exists to keep out of reach. An absolute name is never
+    /// expanded by the search list, so only a real external name resolves.
+    /// </remarks>
+    private async Task<HttpResponseMessage> SendToAbsoluteNameAsync(HttpRequestMessage request, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
+    {
+        var originalHost = request.Headers.Host;
+        var absolute = originalUri.AbsoluteUri;
+        var scheme = originalUri.Scheme;
+        var pathStart = absolute.IndexOf('/', scheme.Length + 3);
+        var pathAndQuery = pathStart < 0 ? "/" : absolute[pathStart..];
+        var port = originalUri.IsDefaultPort ? string.Empty : ":" + originalUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        request.RequestUri = new Uri(string.Concat(scheme, "://", entry.Host, ".", port, pathAndQuery), RewrittenUriOptions);
+        request.Headers.Host = entry.GetHostHeader(originalUri);
+        try
+        {
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            request.RequestUri = originalUri;
+            request.Headers.Host = originalHost;
+        }
     }
 
     private static Uri Rewrite(Uri original, DestinationState destination)
@@ -209,6 +252,13 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             try
             {
                 snapshot = await client.Resolver.GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NamespaceNotAllowedException e) when (entry.Match == ServiceHostMatch.ServiceIfExists)
+            {
+                // The allow-list is fixed for the app's lifetime, so this host is remembered as external for good.
+                entry.OutsideAllowedNamespaces = true;
+                Log.PassingThroughAsAbsoluteName(client.Logger, entry.Host, e.Service.Namespace);
+                return await SendToAbsoluteNameAsync(request, originalUri, entry, cancellationToken).ConfigureAwait(false);
             }
             catch (DiscoveryException e) when (entry.Match == ServiceHostMatch.ServiceIfExists)
             {

@@ -54,6 +54,7 @@ public sealed class DiscoveryHttpRequestException : HttpRequestException
             ServicePortNotFoundException => DiscoveryFailureReason.PortNotFound,
             InvalidServiceNameException => DiscoveryFailureReason.InvalidServiceName,
             NamespaceNotAllowedException => DiscoveryFailureReason.NamespaceNotAllowed,
+            WatcherLimitExceededException => DiscoveryFailureReason.WatcherLimitExceeded,
             _ => DiscoveryFailureReason.Unknown,
         };
     }

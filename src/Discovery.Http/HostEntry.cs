@@ -6,6 +6,7 @@ internal sealed class HostEntry
     private volatile ServicePortBalancer? _lastBalancer;
     private volatile Tuple<int, string>? _hostHeaderWithPort;
     private long _passThroughUntil;
+    private volatile bool _outsideAllowedNamespaces;
     private UsageMark _usage;
 
     public HostEntry(string host, ServiceHostParseResult parse, long now)
@@ -63,6 +64,13 @@ internal sealed class HostEntry
     public bool PassesThrough(long now) => now < Volatile.Read(ref _passThroughUntil);
 
     public void PassThroughUntil(long timestamp) => Volatile.Write(ref _passThroughUntil, timestamp);
+
+    /// <summary>Whether this <c>svc.ns</c> host names a namespace outside the allow-list, so it may only reach DNS as an absolute name.</summary>
+    public bool OutsideAllowedNamespaces
+    {
+        get => _outsideAllowedNamespaces;
+        set => _outsideAllowedNamespaces = value;
+    }
 
     private static string StripPortLabel(string host)
     {

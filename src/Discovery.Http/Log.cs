@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Debug, "Host {Host} is not a Service this app can use ({Reason}); sending the request to DNS unchanged.")]
     public static partial void PassingThrough(ILogger logger, string host, string reason);
 
+    [LoggerMessage(11, LogLevel.Information, "Host {Host} names namespace '{Namespace}', which is outside Discovery:AllowedNamespaces; it is sent to DNS as the absolute name '{Host}.' so that the cluster's DNS search list cannot resolve it to a Service there.")]
+    public static partial void PassingThroughAsAbsoluteName(ILogger logger, string host, string @namespace);
+
     [LoggerMessage(6, LogLevel.Warning, "Could not install Service-name certificate validation on the primary handler of client '{Client}': {Reason}")]
     public static partial void CertificateValidationNotInstalled(ILogger logger, string client, string reason);
 

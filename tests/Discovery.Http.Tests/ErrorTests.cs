@@ -123,7 +123,7 @@ public sealed class ErrorTests
         var recorder = new RecordingHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
         await using var services = TestServices.Create(s => s.AddHttpClient("x").ConfigurePrimaryHttpMessageHandler(() => recorder));
         var key = FakeEndpointResolver.Key("intranet", "corp");
-        services.Resolver.Fail(key, new NamespaceNotAllowedException(key, ["default"]));
+        services.Resolver.Fail(key, new KubernetesForbiddenException(key, "list", "endpointslices", "discovery.k8s.io"));
         var client = services.Client("x");
 
         (await client.GetAsync("http://intranet.corp/", TestContext.Current.CancellationToken)).Dispose();
@@ -131,6 +131,29 @@ public sealed class ErrorTests
 
         Assert.All(recorder.Seen, s => Assert.Equal(new Uri("http://intranet.corp/"), s.Uri));
         Assert.Equal(2, recorder.Seen.Count);
+        Assert.Equal(1, services.Resolver.AsyncCalls);
+    }
+
+    [Fact]
+    public async Task Svc_ns_hosts_outside_the_allow_list_reach_dns_only_as_absolute_names()
+    {
+        // "corp" is not an allowed namespace: the host may still be an external name (like example.com), but the pod's DNS search
+        // list must not get the chance to expand it into the Service intranet of namespace corp.
+        var recorder = new RecordingHandler(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        await using var services = TestServices.Create(s => s.AddHttpClient("x").ConfigurePrimaryHttpMessageHandler(() => recorder));
+        var key = FakeEndpointResolver.Key("intranet", "corp");
+        services.Resolver.Fail(key, new NamespaceNotAllowedException(key, ["default"]));
+        var client = services.Client("x");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "http://intranet.corp:8443/a?b=c");
+        (await client.SendAsync(request, TestContext.Current.CancellationToken)).Dispose();
+        (await client.GetAsync("http://intranet.corp/", TestContext.Current.CancellationToken)).Dispose();
+
+        Assert.Equal(
+            [("http://intranet.corp.:8443/a?b=c", "intranet.corp:8443"), ("http://intranet.corp./", "intranet.corp")],
+            recorder.Seen.Select(s => (s.Uri?.AbsoluteUri, s.Host)).ToArray());
+        Assert.Equal(new Uri("http://intranet.corp:8443/a?b=c"), request.RequestUri);
+        Assert.Null(request.Headers.Host);
         Assert.Equal(1, services.Resolver.AsyncCalls);
     }
 }
