@@ -149,7 +149,7 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         var type = ResourceTypes.ForModel(typeof(T));
         try
         {
-            var decoded = ObjectPipeline.Decode(type, JsonNode.Parse(KubernetesJson.Serialize(obj)));
+            var decoded = ObjectPipeline.FromModel(type, obj);
             var metadata = decoded["metadata"] as JsonObject ?? [];
             var @namespace = type.Namespaced ? metadata["namespace"]?.GetValue<string>() is { Length: > 0 } ns ? ns : "default" : "";
             if (type.Namespaced)
@@ -217,11 +217,6 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(address);
         ThrowIfDisposed();
         var type = ResourceTypes.EndpointSlices;
-        var existing = _store.Get(type, @namespace, sliceName) ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} does not exist.");
-        var node = (JsonObject)existing.Node.DeepClone();
-        var endpoint = (node["endpoints"] as JsonArray)?.OfType<JsonObject>()
-            .FirstOrDefault(e => (e["addresses"] as JsonArray)?.Any(a => a?.GetValue<string>() == address) == true)
-            ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} has no endpoint with address {address}.");
         var conditions = new JsonObject();
         if (ready is not null)
         {
@@ -238,15 +233,25 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
             conditions["terminating"] = terminating.Value;
         }
 
-        endpoint["conditions"] = conditions;
-        try
+        _store.Write(type, @namespace, sliceName, (existing, revision) =>
         {
-            _handler.Update(type, node, @namespace, sliceName, _options.FieldManager, statusOnly: false, checkResourceVersion: false);
-        }
-        catch (ApiException e)
-        {
-            throw new ArgumentException(e.Message, nameof(address), e);
-        }
+            if (existing is null)
+            {
+                throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} does not exist.");
+            }
+
+            var node = (JsonObject)existing.Node.DeepClone();
+            var endpoint = (node["endpoints"] as JsonArray)?.OfType<JsonObject>()
+                .FirstOrDefault(e => (e["addresses"] as JsonArray)?.Any(a => a?.GetValue<string>() == address) == true)
+                ?? throw new KeyNotFoundException($"EndpointSlice {@namespace}/{sliceName} has no endpoint with address {address}.");
+            if (JsonNode.DeepEquals(endpoint["conditions"], conditions))
+            {
+                return WriteDecision.Unchanged();
+            }
+
+            endpoint["conditions"] = conditions;
+            return WriteDecision.Store(_pipeline.Restamp(existing, node, _options.FieldManager, revision));
+        });
     }
 
     /// <summary>

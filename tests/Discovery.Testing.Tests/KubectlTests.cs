@@ -32,6 +32,36 @@ public sealed class KubectlTests
     }
 
     [Fact]
+    public async Task Kubectl_creates_and_deletes_from_a_manifest()
+    {
+        Assert.SkipUnless(KubectlAvailable, "kubectl is not installed");
+        await using var emulator = await TestEmulator.StartAsync();
+        var directory = Path.Combine(Path.GetTempPath(), $"emulator-{Guid.NewGuid():N}");
+        var kubeconfig = emulator.WriteKubeconfig(Path.Combine(directory, "config"));
+        var manifest = Path.Combine(directory, "slice.json");
+        await File.WriteAllTextAsync(manifest, k8s.KubernetesJson.Serialize(EmulatorObjects.EndpointSlice("default", "alpaca-prod", "alpaca-prod-x", 8080, "http", ["10.1.0.1"])), TestContext.Current.CancellationToken);
+        try
+        {
+            var (created, createOutput, createError) = await RunAsync(kubeconfig, "create", "-f", manifest);
+            Assert.True(created == 0, createError);
+            Assert.Contains("alpaca-prod-x created", createOutput, StringComparison.Ordinal);
+            Assert.NotNull(emulator.Get<k8s.Models.V1EndpointSlice>("default", "alpaca-prod-x"));
+
+            var (labelled, _, labelError) = await RunAsync(kubeconfig, "label", "endpointslice", "alpaca-prod-x", "tier=backend");
+            Assert.True(labelled == 0, labelError);
+            Assert.Equal("backend", emulator.Get<k8s.Models.V1EndpointSlice>("default", "alpaca-prod-x")!.Metadata.Labels["tier"]);
+
+            var (deleted, _, deleteError) = await RunAsync(kubeconfig, "delete", "endpointslice", "alpaca-prod-x");
+            Assert.True(deleted == 0, deleteError);
+            Assert.Null(emulator.Get<k8s.Models.V1EndpointSlice>("default", "alpaca-prod-x"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Kubectl_watch_prints_a_change_to_endpoints()
     {
         Assert.SkipUnless(KubectlAvailable, "kubectl is not installed");

@@ -129,6 +129,15 @@ internal sealed class ApiRequestHandler
             case ["apis", "discovery.k8s.io", "v1"] when isGet:
                 await ResponseWriter.WriteNodeAsync(context, 200, DiscoveryDocuments.DiscoveryResources(), pretty).ConfigureAwait(false);
                 return;
+            case ["openapi", "v3"] when isGet:
+                await ResponseWriter.WriteNodeAsync(context, 200, DiscoveryDocuments.OpenApiIndex(), pretty).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "api", "v1"] when isGet:
+                await ResponseWriter.WriteNodeAsync(context, 200, DiscoveryDocuments.OpenApiGroupVersion(""), pretty).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "apis", "discovery.k8s.io", "v1"] when isGet:
+                await ResponseWriter.WriteNodeAsync(context, 200, DiscoveryDocuments.OpenApiGroupVersion("discovery.k8s.io"), pretty).ConfigureAwait(false);
+                return;
         }
 
         var route = ApiRoute.Parse(segments) ?? throw StatusBodies.UnknownPath();
@@ -170,7 +179,7 @@ internal sealed class ApiRequestHandler
                 await DeleteCollectionAsync(context, route, pretty).ConfigureAwait(false);
                 break;
             default:
-                throw StatusBodies.MethodNotSupported(route.Type, verb);
+                throw new ApiException(405, StatusBodies.Failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", []));
         }
     }
 
@@ -440,7 +449,7 @@ internal sealed class ApiRequestHandler
         }
 
         var body = await ReadJsonAsync(context, patchTypes: false).ConfigureAwait(false);
-        var node = ObjectPipeline.Decode(route.Type, body);
+        var node = DecodeWithFieldValidation(context, route.Type, body);
         var @namespace = route.Namespace ?? "";
         if (route.Type.Namespaced)
         {
@@ -479,6 +488,30 @@ internal sealed class ApiRequestHandler
         return result.Stored!;
     }
 
+    /// <summary>Decodes a body, applying <c>fieldValidation</c>: Strict rejects unknown fields with 400, Warn answers with Warning headers.</summary>
+    private static JsonObject DecodeWithFieldValidation(HttpContext context, ResourceType type, JsonNode? body)
+    {
+        var mode = context.Request.Query["fieldValidation"].ToString();
+        if (mode.Length > 0 && mode is not ("Strict" or "Warn" or "Ignore"))
+        {
+            throw StatusBodies.BadRequest($"fieldValidation: Unsupported value: \"{mode}\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+        }
+
+        var unknown = mode is "Strict" or "Warn" ? new List<string>() : null;
+        var node = ObjectPipeline.Decode(type, body, unknown);
+        if (unknown is { Count: > 0 })
+        {
+            if (mode == "Strict")
+            {
+                throw StatusBodies.BadRequest("strict decoding error: " + string.Join(", ", unknown.Select(f => $"unknown field \"{f}\"")));
+            }
+
+            context.Response.Headers.Append("Warning", unknown.Select(f => $"299 - \"unknown field \\\"{f}\\\"\"").ToArray());
+        }
+
+        return node;
+    }
+
     private void EnsureNamespaceExists(string @namespace)
     {
         if (_store.Get(ResourceTypes.Namespaces, "", @namespace) is null)
@@ -490,7 +523,7 @@ internal sealed class ApiRequestHandler
     private async Task UpdateAsync(HttpContext context, ApiRoute route, bool pretty)
     {
         var body = await ReadJsonAsync(context, patchTypes: false).ConfigureAwait(false);
-        var node = ObjectPipeline.Decode(route.Type, body);
+        var node = DecodeWithFieldValidation(context, route.Type, body);
         var bodyName = node["metadata"]?["name"]?.GetValue<string>() ?? "";
         if (bodyName != route.Name)
         {
@@ -625,8 +658,19 @@ internal sealed class ApiRequestHandler
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
             var options = await ReadJsonAsync(context, patchTypes: false, allowEmpty: true).ConfigureAwait(false);
-            preconditionRevision = options?["preconditions"]?["resourceVersion"]?.GetValue<string>();
-            preconditionUid = options?["preconditions"]?["uid"]?.GetValue<string>();
+            if (options is not null and not JsonObject)
+            {
+                throw StatusBodies.BadRequest("json: cannot unmarshal into Go value of type v1.DeleteOptions");
+            }
+
+            var preconditions = options?["preconditions"];
+            if (preconditions is not null and not JsonObject)
+            {
+                throw StatusBodies.BadRequest("json: cannot unmarshal into Go struct field DeleteOptions.preconditions of type v1.Preconditions");
+            }
+
+            preconditionRevision = StringOrNull(preconditions?["resourceVersion"]);
+            preconditionUid = StringOrNull(preconditions?["uid"]);
         }
 
         var deleted = Delete(route.Type, route.Namespace ?? "", route.Name!, preconditionRevision, preconditionUid)
@@ -704,6 +748,13 @@ internal sealed class ApiRequestHandler
 
         await WriteListAsync(context, route.Type, deleted, _store.CurrentRevision, null, null, pretty).ConfigureAwait(false);
     }
+
+    private static string? StringOrNull(JsonNode? node) => node switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        _ => throw StatusBodies.BadRequest("json: cannot unmarshal non-string into Go struct field Preconditions of type string"),
+    };
 
     private static string Manager(HttpRequest request)
     {

@@ -62,6 +62,52 @@ internal static class DiscoveryDocuments
         Resource(ResourceTypes.EndpointSlices, ReadWriteVerbs, "Nx3SIv6I0mE=", null),
     ]);
 
+    /// <summary>
+    /// <c>/openapi/v3</c>: the index of group-version documents. kubectl reads it to learn that
+    /// the server validates fields itself (then it skips client-side schema validation).
+    /// </summary>
+    public static JsonObject OpenApiIndex() => new()
+    {
+        ["paths"] = new JsonObject
+        {
+            ["api/v1"] = new JsonObject { ["serverRelativeURL"] = "/openapi/v3/api/v1?hash=EMULATOR" },
+            ["apis/discovery.k8s.io/v1"] = new JsonObject { ["serverRelativeURL"] = "/openapi/v3/apis/discovery.k8s.io/v1?hash=EMULATOR" },
+        },
+    };
+
+    /// <summary>
+    /// A minimal OpenAPI v3 document for one group-version: each resource's PATCH operation with
+    /// its group-version-kind and the <c>fieldValidation</c> parameter, which is what kubectl checks.
+    /// No schemas are served.
+    /// </summary>
+    public static JsonObject OpenApiGroupVersion(string group)
+    {
+        var paths = new JsonObject();
+        foreach (var type in ResourceTypes.All.Where(t => t.Group == group))
+        {
+            var prefix = group.Length == 0 ? "/api/v1" : $"/apis/{group}/v1";
+            var path = type.Namespaced ? $"{prefix}/namespaces/{{namespace}}/{type.Plural}/{{name}}" : $"{prefix}/{type.Plural}/{{name}}";
+            paths[path] = new JsonObject
+            {
+                ["patch"] = new JsonObject
+                {
+                    ["x-kubernetes-group-version-kind"] = new JsonObject { ["group"] = group, ["version"] = "v1", ["kind"] = type.Kind },
+                    ["parameters"] = new JsonArray(
+                        new JsonObject { ["name"] = "fieldValidation", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } },
+                        new JsonObject { ["name"] = "fieldManager", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } }),
+                    ["responses"] = new JsonObject(),
+                },
+            };
+        }
+
+        return new JsonObject
+        {
+            ["openapi"] = "3.0.0",
+            ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = "v1.26.0" },
+            ["paths"] = paths,
+        };
+    }
+
     private static JsonObject DiscoveryGroup() => new()
     {
         ["name"] = "discovery.k8s.io",
