@@ -261,11 +261,10 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 var started = Stopwatch.GetTimestamp();
                 statistics.Started();
                 client.Metrics.Started(service);
-                var attemptTimeout = client.Options.AttemptTimeout;
-                var timeout = attemptTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using var timer = client.Options.AttemptTimeout is { } attemptTimeout ? new CancellationTokenSource(attemptTimeout, client.TimeProvider) : null;
+                using var timeout = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
                 try
                 {
-                    timeout?.CancelAfter(attemptTimeout!.Value);
                     response = await base.SendAsync(request, timeout?.Token ?? cancellationToken).ConfigureAwait(false);
                     outcome = (int)response.StatusCode >= 500 ? AttemptOutcome.ServerError : AttemptOutcome.Success;
                 }
@@ -278,7 +277,6 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 {
                     statistics.Finished();
                     client.Metrics.Finished(service);
-                    timeout?.Dispose();
                 }
 
                 var elapsed = Stopwatch.GetElapsedTime(started);

@@ -114,6 +114,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     }
 
     /// <inheritdoc/>
+    /// <remarks>The callback runs on the watcher's own task, before the next change is processed: keep it short and non-blocking.</remarks>
     public IDisposable Subscribe(ServiceKey service, Action<ServiceEndpointSnapshot> onChange)
     {
         ArgumentNullException.ThrowIfNull(onChange);
@@ -173,24 +174,28 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         Validate(service);
-        if (_watchers.TryGetValue(service, out var existing))
+        while (true)
         {
-            existing.Touch();
-            return existing;
-        }
+            if (_watchers.TryGetValue(service, out var existing))
+            {
+                if (existing.IsRetired)
+                {
+                    // Lost a race with idle eviction: replace the stopped watcher.
+                    _watchers.TryRemove(new KeyValuePair<ServiceKey, ServiceWatcher>(service, existing));
+                    continue;
+                }
 
-        var created = new ServiceWatcher(service, _context, FindPodSelector(service), pinned);
-        var winner = _watchers.GetOrAdd(service, created);
-        if (ReferenceEquals(winner, created))
-        {
-            created.Start();
-        }
-        else
-        {
-            winner.Touch();
-        }
+                existing.Touch();
+                return existing;
+            }
 
-        return winner;
+            var created = new ServiceWatcher(service, _context, FindPodSelector(service), pinned);
+            if (_watchers.TryAdd(service, created))
+            {
+                created.Start();
+                return created;
+            }
+        }
     }
 
     private void Validate(ServiceKey service)

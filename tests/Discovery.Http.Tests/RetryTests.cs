@@ -132,4 +132,36 @@ public sealed class RetryTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Single(recorder.Seen);
     }
+
+    [Fact]
+    public async Task An_attempt_timeout_counts_against_the_endpoint_and_an_idempotent_request_goes_elsewhere()
+    {
+        await using var hanging = await Backend.StartAsync("pod-hanging");
+        await using var good = await Backend.StartAsync("pod-good");
+        hanging.Behavior = context => Task.Delay(Timeout.Infinite, context.RequestAborted);
+        var recorder = new RecordingHandler();
+        await using var services = TestServices.Create(s => s.AddHttpClient("t")
+            .ConfigurePrimaryHttpMessageHandler(() => recorder)
+            .AddKubernetesDiscovery(o =>
+            {
+                o.LoadBalancingPolicy = LoadBalancingPolicyNames.RoundRobin;
+                o.AttemptTimeout = TimeSpan.FromMilliseconds(300);
+                o.MaxRetriesAfterSend = 1;
+                o.PassiveHealth.ConsecutiveFailures = 1;
+            }));
+        services.Resolver.Publish(Alpaca, FakeEndpointResolver.Endpoint(hanging), FakeEndpointResolver.Endpoint(good));
+        var client = services.Client("t");
+
+        using var first = await client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken);
+        Assert.Equal("pod-good", await first.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        // The timeout ejected the hanging endpoint: the next requests go straight to the good one.
+        for (var i = 0; i < 4; i++)
+        {
+            (await client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken)).EnsureSuccessStatusCode().Dispose();
+        }
+
+        Assert.Equal(1, hanging.Requests);
+        Assert.Equal(5, good.Requests);
+    }
 }

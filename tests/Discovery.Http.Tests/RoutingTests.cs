@@ -31,6 +31,30 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task Alternating_paths_to_one_endpoint_each_arrive_intact_and_the_sync_api_works()
+    {
+        await using var backend = await Backend.StartAsync("pod-a");
+        var paths = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        backend.Behavior = async context =>
+        {
+            paths.Enqueue(context.Request.Path + context.Request.QueryString);
+            await context.Response.WriteAsync("ok");
+        };
+        await using var services = TestServices.Create();
+        services.Resolver.Publish(Alpaca, FakeEndpointResolver.Endpoint(backend));
+        var client = services.Client();
+
+        foreach (var path in new[] { "/a", "/a", "/b?x=1", "/a", "/b?x=2" })
+        {
+            (await client.GetAsync("http://alpaca-prod" + path, TestContext.Current.CancellationToken)).EnsureSuccessStatusCode().Dispose();
+        }
+
+        using var sync = client.Send(new HttpRequestMessage(HttpMethod.Get, "http://alpaca-prod/sync"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, sync.StatusCode);
+        Assert.Equal(["/a", "/a", "/b?x=1", "/a", "/b?x=2", "/sync"], paths);
+    }
+
+    [Fact]
     public async Task Explicit_service_port_maps_to_the_target_port_and_stays_in_the_host_header()
     {
         await using var backend = await Backend.StartAsync("pod-a");

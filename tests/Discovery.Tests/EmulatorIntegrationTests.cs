@@ -58,6 +58,42 @@ public class EmulatorIntegrationTests
     }
 
     [Fact]
+    public async Task Deleting_a_slice_and_then_the_service_is_followed()
+    {
+        await using var harness = await SyncedAsync();
+
+        harness.Emulator.Delete<k8s.Models.V1EndpointSlice>("demo", "alpaca-prod-m2r9d");
+        await Eventually.True(() => Shows(harness, ["10.1.0.11", "10.1.0.12"]), "the slice's endpoints leave");
+        harness.Emulator.Delete<k8s.Models.V1Service>("demo", "alpaca-prod");
+
+        await Eventually.True(() => harness.Resolver.TryGetSnapshot(Alpaca, out var s) && !s.ServiceExists && s.UsableEndpoints.IsEmpty, "the Service is gone");
+    }
+
+    [Fact]
+    public async Task Configured_endpoints_source_and_pod_selectors_work_through_the_stock_client()
+    {
+        await using var harness = await EmulatorHarness.StartAsync(o =>
+        {
+            o.Source = EndpointSourceKind.Endpoints;
+            o.PodSelectors["workers"] = "app=worker";
+        });
+        harness.Emulator.Apply(SourceTests.Pod("worker-a", "10.3.0.1", ready: true));
+        harness.Emulator.Apply(SourceTests.Pod("worker-b", "10.3.0.2", ready: false));
+
+        var alpaca = await harness.Resolver.GetSnapshotAsync(Alpaca, Token);
+        var workers = await harness.Resolver.GetSnapshotAsync(TestResolver.Key("workers"), Token);
+
+        Assert.Equal(EndpointSourceKind.Endpoints, alpaca.Source);
+        Assert.Equal(["10.1.0.11", "10.1.0.12"], Usable(alpaca));
+        Assert.Equal(EndpointSourceKind.Pods, workers.Source);
+        Assert.Equal(["10.3.0.1"], Usable(workers));
+        await Eventually.True(() => harness.Emulator.OpenWatchCount >= 3, "the watches are open");
+
+        harness.Emulator.Apply(SourceTests.Pod("worker-b", "10.3.0.2", ready: true));
+        await Eventually.True(() => harness.Resolver.TryGetSnapshot(TestResolver.Key("workers"), out var s) && s.UsableEndpoints.Length == 2, "the pod becoming ready is followed");
+    }
+
+    [Fact]
     public async Task A_change_reaches_readers_within_milliseconds()
     {
         await using var harness = await SyncedAsync();
@@ -70,6 +106,23 @@ public class EmulatorIntegrationTests
 
         Assert.Equal(After, Usable(snapshot));
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(2), $"took {started.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Quiet_watches_that_the_server_ends_without_a_line_are_resumed_without_errors()
+    {
+        // Real time on purpose: the server ends each watch after timeoutSeconds of its own clock, with zero lines.
+        await using var harness = await EmulatorHarness.StartAsync(o => { o.WatchTimeout = TimeSpan.FromSeconds(1); o.WatchGracePeriod = TimeSpan.FromSeconds(3); }, realTime: true);
+        await harness.Resolver.GetSnapshotAsync(Alpaca, Token);
+        var lists = harness.Lists("endpointslices");
+
+        await Eventually.True(() => harness.Watches("endpointslices") >= 3, "the quiet watch is renewed twice");
+        MakeTwelveNotReady(harness);
+
+        await Eventually.True(() => Shows(harness, After), "the renewed watch still delivers");
+        Assert.Equal(lists, harness.Lists("endpointslices"));
+        Assert.DoesNotContain(harness.Logs.Collector.GetSnapshot(), r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
+        Assert.False(harness.Resolver.GetWatcherStatuses().Single().IsStale);
     }
 
     [Fact]
@@ -215,6 +268,23 @@ public class EmulatorIntegrationTests
 
         Assert.Equal(EndpointSourceKind.Endpoints, snapshot.Source);
         Assert.Equal(["10.1.0.11", "10.1.0.12"], Usable(snapshot));
+    }
+
+    [Fact]
+    public async Task Slices_that_may_be_listed_but_not_watched_fall_back_to_endpoints()
+    {
+        await using var harness = await EmulatorHarness.StartAsync();
+        harness.Emulator.Access.Deny("demo", "endpointslices", "watch");
+
+        await harness.Resolver.GetSnapshotAsync(Alpaca, Token);
+
+        await Eventually.True(
+            () => harness.Resolver.TryGetSnapshot(Alpaca, out var s) && s.Source == EndpointSourceKind.Endpoints && Usable(s).SequenceEqual(["10.1.0.11", "10.1.0.12"]),
+            "the watcher switches to Endpoints");
+        var endpoints = Fixtures.AlpacaEndpoints();
+        endpoints.Subsets[0].NotReadyAddresses = null;
+        harness.Emulator.Apply(endpoints);
+        await Eventually.True(() => harness.Resolver.TryGetSnapshot(Alpaca, out var s) && s.UsableEndpoints.Length == 2 && s.NotReadyCount == 0, "Endpoints changes are watched");
     }
 
     [Fact]

@@ -49,6 +49,23 @@ public class WatchLifecycleTests
     }
 
     [Fact]
+    public async Task Unchanged_endpoints_keep_their_instances_across_snapshots()
+    {
+        await using var test = new TestResolver();
+        var first = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        var slice = Fixtures.AlpacaSlice7xkqp();
+        slice.Endpoints[1].Conditions.Ready = false;
+
+        test.Api.Apply(slice);
+        await Eventually.True(() => CurrentUsable(test).Length == 2, "the change is published");
+        test.Resolver.TryGetSnapshot(Alpaca, out var second);
+
+        Assert.Same(first.Endpoints.Single(e => e.Address == "10.1.0.11"), second!.Endpoints.Single(e => e.Address == "10.1.0.11"));
+        Assert.Same(first.Endpoints.Single(e => e.Address == "10.1.0.15"), second.Endpoints.Single(e => e.Address == "10.1.0.15"));
+        Assert.NotSame(first.Endpoints.Single(e => e.Address == "10.1.0.12"), second.Endpoints.Single(e => e.Address == "10.1.0.12"));
+    }
+
+    [Fact]
     public async Task A_clean_end_resumes_from_the_last_resource_version_without_a_relist()
     {
         await using var test = new TestResolver();

@@ -115,7 +115,7 @@ internal sealed class ResourceInformer
                 list = await _context.Api.ListAsync(Query, cancellationToken).ConfigureAwait(false);
                 break;
             }
-            catch (KubernetesStatusException e) when (!_hasSynced && _owner.GetFallback(this, e) is { } fallback)
+            catch (KubernetesStatusException e) when (_owner.GetFallback(this, e) is { } fallback)
             {
                 Query = fallback;
             }
@@ -173,6 +173,13 @@ internal sealed class ResourceInformer
             // Resuming from the last resourceVersion replays whatever followed the bad line; only a stream that keeps
             // breaking this way without progress is backed off like any other failure.
             OnMalformedEvent(e.InnerException ?? e);
+            return;
+        }
+        catch (KubernetesStatusException e) when (e.IsForbidden && _owner.GetFallback(this, e) is { } fallback)
+        {
+            // Listing slices was allowed but watching them is not: switch to Endpoints and re-list.
+            Query = fallback;
+            _needsList = true;
             return;
         }
         catch (KubernetesStatusException e) when (e.IsGone)

@@ -17,6 +17,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
     private readonly List<Task> _loops = [];
+    private readonly EndpointInterner _interner = new();
     private ResourceInformer? _serviceInformer;
     private ResourceInformer? _endpointInformer;
     private ResourceInformer? _mirrorInformer;
@@ -30,7 +31,8 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private volatile bool _synced;
     private volatile bool _failing;
     private volatile Exception? _lastError;
-    private volatile DiscoveryException? _fault;
+    // A factory, not an instance: concurrent callers each get their own exception (a thrown instance's stack trace is mutated).
+    private volatile Func<DiscoveryException>? _fault;
     private volatile bool _initialSyncTimedOut;
     private bool _endpointsFallbackFrom403;
     private int _fallbackLogged;
@@ -116,7 +118,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return fallback;
         }
 
-        throw _fault as Exception ?? new KubernetesApiUnavailableException(Key, timeout, _lastError);
+        throw _fault?.Invoke() ?? new KubernetesApiUnavailableException(Key, timeout, _lastError);
     }
 
     public bool TryAddSubscriber(Action<ServiceEndpointSnapshot> subscriber)
@@ -143,6 +145,18 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     }
 
     /// <summary>Marks the watcher stopped if it is unpinned, unsubscribed and idle; the caller then disposes it.</summary>
+    /// <summary>Whether the watcher was stopped (idle); a lookup that still finds it must start a new one.</summary>
+    public bool IsRetired
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _disposed;
+            }
+        }
+    }
+
     public bool TryRetire(TimeSpan idleTimeout)
     {
         lock (_gate)
@@ -240,7 +254,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             if (!_mirrorFailed && !informer.HasSynced)
             {
                 _mirrorFailed = true;
-                _ = RebuildAsync(_stopping.Token);
+                _ = RebuildInBackgroundAsync();
             }
 
             return;
@@ -260,12 +274,14 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             var (resource, group) = query.Resource == WatchedResource.Endpoints && _endpointsFallbackFrom403
                 ? ("endpointslices", "discovery.k8s.io")
                 : (query.ResourceName, query.ApiGroup);
-            _fault = new KubernetesForbiddenException(Key, "list", resource, group, forbidden.ServerMessage, error);
+            var serverMessage = forbidden.ServerMessage;
+            _fault = () => new KubernetesForbiddenException(Key, "list", resource, group, serverMessage, error);
             _initialOutcome.TrySetResult();
         }
         else if (error is KubernetesStatusException { StatusCode: 401 })
         {
-            _fault = new KubernetesApiUnavailableException(Key, _context.TimeProvider.GetElapsedTime(_startedAt), error);
+            var waited = _context.TimeProvider.GetElapsedTime(_startedAt);
+            _fault = () => new KubernetesApiUnavailableException(Key, waited, error);
             _initialOutcome.TrySetResult();
         }
     }
@@ -314,6 +330,23 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     private static bool IsExternalName(V1Service service) => string.Equals(service.Spec?.Type, "ExternalName", StringComparison.Ordinal);
 
+    private async Task RebuildInBackgroundAsync()
+    {
+        try
+        {
+            await RebuildAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        catch (Exception e)
+        {
+            // The informers rebuild again on their next change; this one only unblocked the slices.
+            _lastError = e;
+        }
+    }
+
     private async Task RebuildAsync(CancellationToken cancellationToken)
     {
         await _buildLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -344,7 +377,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             }
 
             var pods = KubernetesObjectConverter.FromPods(endpointInformer.Objects.Values.OfType<V1Pod>());
-            return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, pods, _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, _interner.Intern(pods), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (_serviceInformer is not { HasSynced: true } serviceInformer)
@@ -366,7 +399,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
                 ? []
                 : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
-            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, external, _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, _interner.Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (endpointInformer is not { HasSynced: true })
@@ -401,7 +434,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
 
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
-        return new ServiceEndpointSnapshot(Key, true, info, source, endpoints, _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+        return new ServiceEndpointSnapshot(Key, true, info, source, _interner.Intern(endpoints), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
     }
 
     private async ValueTask<ImmutableArray<ServiceEndpoint>> ApplyAddressModeAsync(KubernetesServiceInfo info, ImmutableArray<ServiceEndpoint> pods, CancellationToken cancellationToken)

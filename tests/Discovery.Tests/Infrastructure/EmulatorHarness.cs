@@ -7,12 +7,12 @@ namespace Discovery.Tests.Infrastructure;
 /// <summary>An emulator loaded with the recorded setup, and a resolver talking to it through the stock client on fake time.</summary>
 internal sealed class EmulatorHarness : IAsyncDisposable
 {
-    private EmulatorHarness(KubernetesApiEmulator emulator, IKubernetes client, KubernetesDiscoveryOptions options)
+    private EmulatorHarness(KubernetesApiEmulator emulator, IKubernetes client, KubernetesDiscoveryOptions options, bool realTime)
     {
         Emulator = emulator;
         Client = client;
         Options = options;
-        Resolver = new KubernetesServiceEndpointResolver(client, options, Time, Logs.Factory);
+        Resolver = new KubernetesServiceEndpointResolver(client, options, realTime ? TimeProvider.System : Time, Logs.Factory);
     }
 
     public KubernetesApiEmulator Emulator { get; }
@@ -27,7 +27,9 @@ internal sealed class EmulatorHarness : IAsyncDisposable
 
     public KubernetesServiceEndpointResolver Resolver { get; }
 
-    public static async Task<EmulatorHarness> StartAsync(Action<KubernetesDiscoveryOptions>? configure = null)
+    /// <param name="configure">Adjusts the options.</param>
+    /// <param name="realTime">Runs the resolver on the system clock, for tests of the server's own (real-time) watch timeouts.</param>
+    public static async Task<EmulatorHarness> StartAsync(Action<KubernetesDiscoveryOptions>? configure = null, bool realTime = false)
     {
         var emulator = await KubernetesApiEmulator.StartAsync();
         EmulatorFixtures.ApplyAll(emulator);
@@ -42,7 +44,7 @@ internal sealed class EmulatorHarness : IAsyncDisposable
             StaleAfter = TimeSpan.FromSeconds(20),
         };
         configure?.Invoke(options);
-        return new EmulatorHarness(emulator, emulator.CreateClient(), options);
+        return new EmulatorHarness(emulator, emulator.CreateClient(), options, realTime);
     }
 
     public int Lists(string resource) => Emulator.Requests.Count(r => !r.IsWatch && r.Method == "GET" && r.Path.EndsWith("/" + resource, StringComparison.Ordinal));
