@@ -35,6 +35,19 @@ internal static class EmulatorExperiments
         var replay = await ReadAsync(client, from, events);
         report.Row("replay (backlog)", events, writeTime, replay, events / replay.TotalSeconds, ">= 20,000/s", Verdict(events / replay.TotalSeconds >= 20_000));
 
+        // Stalled: the watch is open and streaming, the server holds back N events, then sends them at once (neither the
+        // store's write rate nor the replay of retained events is in the way).
+        from = emulator.CurrentResourceVersion.ToString(CultureInfo.InvariantCulture);
+        var stalledReading = ReadAsync(client, from, events);
+        await emulator.WaitForOpenWatchesAsync(1);
+        emulator.Faults.StallWatches();
+        await WriteToggles(emulator, slice.Metadata.Name, events);
+        var resumed = Stopwatch.GetTimestamp();
+        emulator.Faults.ResumeWatches();
+        await stalledReading;
+        var stalled = Stopwatch.GetElapsedTime(resumed);
+        report.Row("open watch, stalled then resumed", events, "(before resume)", stalled, events / stalled.TotalSeconds, ">= 20,000/s", Verdict(events / stalled.TotalSeconds >= 20_000));
+
         // Live: the writer runs while the watch reads.
         from = emulator.CurrentResourceVersion.ToString(CultureInfo.InvariantCulture);
         var reading = ReadAsync(client, from, events);
@@ -45,6 +58,7 @@ internal static class EmulatorExperiments
         var live = Stopwatch.GetElapsedTime(started);
         report.Row("live (writer concurrent)", events, liveWrite, live, events / live.TotalSeconds, ">= 20,000/s", Verdict(events / live.TotalSeconds >= 20_000));
         report.Note("Each event is a MODIFIED EndpointSlice with 3 endpoints (~1 KB of JSON), toggling one endpoint's ready condition through the emulator's store API.");
+        report.Note("Stalled delivery time runs from resuming the held-back stream to the last event parsed: the server's streaming plus the client's parsing only.");
         report.Note("Replay delivery time runs from the watch call to the last event parsed by the stock client's IAsyncEnumerable; live delivery time from the first write to the last event received (it includes the writer, so it is bounded by the store's write rate).");
         report.Note("Server and client share the process and its 2 cores.");
         return report;
