@@ -130,7 +130,8 @@ public sealed class ChurnSoakTests
 
         await Task.WhenAll([churn, .. callers]).WaitAsync(duration + TimeSpan.FromSeconds(60));
         var elapsed = Stopwatch.GetElapsedTime(started);
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        // Subscriber callbacks may still be on their way: the history is complete once it holds the snapshot now current.
+        await Wait.ForAsync(() => stack.Resolver.TryGetSnapshot(key, out var last) && history.ContainsKey(last.Version), TimeSpan.FromSeconds(10), "the history holds the current snapshot");
 
         // Re-check suspects against the complete history.
         var stalePicks = 0;
