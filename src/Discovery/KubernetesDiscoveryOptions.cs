@@ -24,6 +24,14 @@ public sealed class KubernetesDiscoveryOptions
     /// <summary>Whether to fall back to core/v1 Endpoints when EndpointSlices are not served or not permitted. Default true.</summary>
     public bool FallbackToEndpoints { get; set; } = true;
 
+    /// <summary>
+    /// Whether each Service is watched on its own (<see cref="WatchScope.Service"/>, the default) or every Service in use in
+    /// a namespace shares one Service watch and one EndpointSlice watch (<see cref="WatchScope.Namespace"/>): far fewer
+    /// streams and less memory when many Services of a namespace are used, at the cost of holding every Service and
+    /// EndpointSlice of those namespaces in memory.
+    /// </summary>
+    public WatchScope WatchScope { get; set; } = WatchScope.Service;
+
     /// <summary>Which address of each endpoint to connect to. Default <see cref="AddressMode.Auto"/>.</summary>
     public AddressMode AddressMode { get; set; } = AddressMode.Auto;
 

@@ -12,7 +12,9 @@ namespace Discovery;
 
 /// <summary>
 /// The <see cref="IServiceEndpointResolver"/> backed by the Kubernetes API: one watcher per Service, started on first use,
-/// shared by every caller, stopped after <see cref="KubernetesDiscoveryOptions.IdleTimeout"/> without use.
+/// shared by every caller, stopped after <see cref="KubernetesDiscoveryOptions.IdleTimeout"/> without use. With
+/// <see cref="WatchScope.Namespace"/> the watchers of one namespace build their snapshots from one shared Service watch and
+/// one shared EndpointSlice watch, which stop when the namespace's last watcher does.
 /// </summary>
 public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver, IAsyncDisposable, IDisposable
 {
@@ -22,6 +24,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     private readonly ITimer _idleSweep;
     private readonly HashSet<string> _allowedNamespaces;
     private readonly IDisposable? _ownedClient;
+    private readonly NamespaceWatchRegistry? _namespaceWatches;
     // Kept in step with _watchers (ConcurrentDictionary.Count takes every bucket lock): slots are reserved before a
     // watcher is added, so concurrent first lookups cannot overshoot the cap.
     private int _watcherCount;
@@ -63,6 +66,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         _context = new WatcherContext(options, apiFactory, clock, logger, _metrics, isInCluster, DefaultNamespace);
         _allowedNamespaces = new HashSet<string>(options.AllowedNamespaces.Select(n => n.Trim().ToLowerInvariant()), StringComparer.Ordinal);
         _ownedClient = ownedClient;
+        _namespaceWatches = options.WatchScope == WatchScope.Namespace ? new NamespaceWatchRegistry(_context) : null;
         var period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
         _lastCapacitySweep = clock.GetTimestamp() - _context.TouchGranularity;
         _idleSweep = clock.CreateTimer(static state => ((KubernetesServiceEndpointResolver)state!).EvictIdleWatchers(), this, period, period);
@@ -166,6 +170,11 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         }
 
         _watchers.Clear();
+        if (_namespaceWatches is not null)
+        {
+            await _namespaceWatches.DisposeAsync().ConfigureAwait(false);
+        }
+
         _metrics.Dispose();
         _ownedClient?.Dispose();
     }
@@ -174,6 +183,9 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     internal IEnumerable<ServiceWatcher> Watchers => _watchers.Values;
+
+    /// <summary>How many namespace watches run (<see cref="WatchScope.Namespace"/>), for tests.</summary>
+    internal int NamespaceWatchCount => _namespaceWatches?.Count ?? 0;
 
     private ServiceWatcher GetOrStartWatcher(ServiceKey service, bool pinned)
     {
@@ -199,7 +211,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
                 throw new WatcherLimitExceededException(service, _context.Options.MaxWatchers);
             }
 
-            var created = new ServiceWatcher(service, _context, FindPodSelector(service), pinned);
+            var created = new ServiceWatcher(service, _context, FindPodSelector(service), pinned, _namespaceWatches);
             if (_watchers.TryAdd(service, created))
             {
                 created.Start();

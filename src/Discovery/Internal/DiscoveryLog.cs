@@ -67,4 +67,7 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Ignored {Kind} {ObjectNamespace}/{ObjectName} of Service {Namespace}/{Service}: {Reason}")]
     public static partial void UnsupportedObjectSkipped(ILogger logger, string kind, string? objectNamespace, string? objectName, string @namespace, string service, string reason);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "Service {Namespace}/{Service} is watched on its own instead of through the namespace watch (selectorless Service, or the namespace's EndpointSlices cannot be watched)")]
+    public static partial void WatchingPerService(ILogger logger, string @namespace, string service);
 }

@@ -30,6 +30,11 @@ internal sealed class KubernetesDiscoveryOptionsValidator : IValidateOptions<Kub
             failures.Add($"Discovery:Source must be EndpointSlices, Endpoints or Pods, not {options.Source} (ExternalName, environment variables and DNS are chosen automatically).");
         }
 
+        if (options.WatchScope is not (WatchScope.Service or WatchScope.Namespace))
+        {
+            failures.Add($"Discovery:WatchScope must be Service or Namespace, not {options.WatchScope}.");
+        }
+
         if (options.Source == EndpointSourceKind.Pods && options.PodSelectors.Count == 0)
         {
             failures.Add("Discovery:Source is Pods but Discovery:PodSelectors is empty: add name → label selector entries (for example \"alpaca\": \"app=alpaca,env=prod\").");

@@ -78,6 +78,12 @@ internal sealed class ResourceInformer
     /// <summary>The latest resourceVersion seen (list, event or bookmark).</summary>
     public string? ResourceVersion => Volatile.Read(ref _resourceVersion);
 
+    /// <summary>
+    /// The name of the object whose event caused the current <see cref="IResourceInformerOwner.OnChangedAsync"/> call, or
+    /// <see langword="null"/> when a list swapped the whole set in. Read by the owner during that call (same task).
+    /// </summary>
+    public string? LastChangedName { get; private set; }
+
     /// <summary>Whether the first list has completed.</summary>
     public bool HasSynced => _hasSynced;
 
@@ -146,6 +152,7 @@ internal sealed class ResourceInformer
         _failuresSinceProgress = 0;
         _hasSynced = true;
         _owner.OnContact(this);
+        LastChangedName = null;
         await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
     }
 
@@ -281,6 +288,7 @@ internal sealed class ResourceInformer
         }
 
         Volatile.Write(ref _objects, updated);
+        LastChangedName = name;
         await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
     }
 

@@ -37,9 +37,13 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private volatile bool _initialSyncTimedOut;
     private bool _endpointsFallbackFrom403;
     private bool _disposed;
+    private readonly NamespaceWatchRegistry? _registry;
+    // In WatchScope.Namespace: the namespace watch this Service's snapshots are built from; null when watched per Service.
+    private volatile NamespaceWatch? _shared;
 
-    public ServiceWatcher(ServiceKey key, WatcherContext context, string? podSelector, bool pinned)
+    public ServiceWatcher(ServiceKey key, WatcherContext context, string? podSelector, bool pinned, NamespaceWatchRegistry? registry = null)
     {
+        _registry = registry;
         Key = key;
         _context = context;
         _podSelector = podSelector;
@@ -60,7 +64,12 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     /// <summary>The latest snapshot (possibly a fallback one), or <see langword="null"/> before the first.</summary>
     public ServiceEndpointSnapshot? Current => Volatile.Read(ref _snapshot);
 
-    public TimeSpan SinceLastContact => _context.TimeProvider.GetElapsedTime(Volatile.Read(ref _lastContact));
+    public TimeSpan SinceLastContact => _shared is { } shared ? shared.SinceLastContact : _context.TimeProvider.GetElapsedTime(Volatile.Read(ref _lastContact));
+
+    /// <summary>Whether the snapshots come from the namespace's shared watch (<see cref="WatchScope.Namespace"/>).</summary>
+    public bool IsShared => _shared is not null;
+
+    private bool IsFailing => _shared is { } shared ? shared.IsFailing : _failing;
 
     public TimeSpan IdleFor => _context.TimeProvider.GetElapsedTime(Volatile.Read(ref _lastUsed));
 
@@ -71,6 +80,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         if (_podSelector is not null)
         {
             StartInformer(ref _endpointInformer, new ResourceQuery(WatchedResource.Pods, Key.Namespace, _podSelector, null));
+        }
+        else if (_registry is not null && _context.Options.Source == EndpointSourceKind.EndpointSlices && _registry.Join(this) is not null)
+        {
+            // The namespace may have synced already: build from what it holds (its own initial list builds otherwise).
+            _ = RebuildInBackgroundAsync();
         }
         else
         {
@@ -189,7 +203,9 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     {
         var snapshot = Current;
         var sinceContact = SinceLastContact;
-        var stale = _failing && sinceContact > _context.Options.StaleAfter;
+        var failing = IsFailing;
+        var lastError = _shared is { } shared ? shared.LastError : _lastError;
+        var stale = failing && sinceContact > _context.Options.StaleAfter;
         return new ServiceWatcherStatus(
             Key,
             _synced,
@@ -198,7 +214,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             snapshot?.UsableEndpoints.Length ?? 0,
             sinceContact,
             _context.TimeProvider.GetElapsedTime(_startedAt),
-            _failing ? _lastError?.Message : null);
+            failing ? lastError?.Message : null);
     }
 
     public async ValueTask DisposeAsync()
@@ -206,6 +222,12 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         lock (_gate)
         {
             _disposed = true;
+        }
+
+        if (_shared is { } shared)
+        {
+            _shared = null;
+            _registry!.Leave(shared, this);
         }
 
         if (_stopping.IsCancellationRequested)
@@ -274,6 +296,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return;
         }
 
+        RecordFailure(informer.Query, error);
+    }
+
+    private void RecordFailure(ResourceQuery query, Exception error)
+    {
         _lastError = error;
         _failing = true;
         if (_synced)
@@ -284,7 +311,6 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         // Refusals do not heal by waiting: report them at once (and keep retrying, in case RBAC is fixed).
         if (error is KubernetesStatusException { IsForbidden: true } forbidden)
         {
-            var query = informer.Query;
             var (resource, group) = query.Resource == WatchedResource.Endpoints && _endpointsFallbackFrom403
                 ? ("endpointslices", "discovery.k8s.io")
                 : (query.ResourceName, query.ApiGroup);
@@ -310,6 +336,52 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         _endpointsFallbackFrom403 = error.IsForbidden;
         DiscoveryLog.FellBackToEndpoints(_context.Logger, Key.Namespace, Key.Name, error.StatusCode);
         return EndpointQuery(WatchedResource.Endpoints);
+    }
+
+    /// <summary>Called by the registry, under its lock, when this watcher joins a namespace watch.</summary>
+    internal void AttachShared(NamespaceWatch watch) => _shared = watch;
+
+    /// <summary>A list or watch of the namespace watch failed: as for this watcher's own informers (faults before the first sync).</summary>
+    internal void OnSharedFailure(ResourceQuery query, Exception error)
+    {
+        if (_shared is not null)
+        {
+            RecordFailure(query, error);
+        }
+    }
+
+    /// <summary>The namespace watch changed data of this Service (or re-listed): rebuild, publishing only a real change.</summary>
+    internal async ValueTask RebuildSharedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RebuildAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // One Service's failed build (node addresses, say) must not hold back the namespace's other Services.
+            _lastError = e;
+        }
+    }
+
+    /// <summary>
+    /// Leaves the namespace watch for per-Service watching (a selectorless Service, or slices refused in the namespace).
+    /// The published snapshot stays until the own informers have synced.
+    /// </summary>
+    internal void SwitchToPerService(NamespaceWatch from)
+    {
+        lock (_gate)
+        {
+            if (_disposed || !ReferenceEquals(_shared, from))
+            {
+                return;
+            }
+
+            _shared = null;
+        }
+
+        DiscoveryLog.WatchingPerService(_context.Logger, Key.Namespace, Key.Name);
+        StartInformer(ref _serviceInformer, new ResourceQuery(WatchedResource.Services, Key.Namespace, null, "metadata.name=" + Key.Name));
     }
 
     private ResourceQuery EndpointQuery(WatchedResource resource) => resource == WatchedResource.Endpoints
@@ -392,6 +464,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     {
         var options = _context.Options;
         var now = _context.TimeProvider.GetUtcNow();
+        if (_shared is { } shared)
+        {
+            return await BuildSharedAsync(shared, cancellationToken).ConfigureAwait(false);
+        }
+
         var endpointInformer = _endpointInformer;
         if (_podSelector is not null)
         {
@@ -459,6 +536,54 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
         return new ServiceEndpointSnapshot(Key, true, info, source, _interner.Intern(endpoints), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+    }
+
+    private async ValueTask<ServiceEndpointSnapshot?> BuildSharedAsync(NamespaceWatch shared, CancellationToken cancellationToken)
+    {
+        var options = _context.Options;
+        var now = _context.TimeProvider.GetUtcNow();
+        if (!shared.Services.HasSynced)
+        {
+            return null;
+        }
+
+        var service = shared.FindService(Key.Name);
+        if (service is null)
+        {
+            return new ServiceEndpointSnapshot(Key, false, null, EndpointSourceKind.EndpointSlices, [], _version + 1, shared.Services.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+        }
+
+        var info = KubernetesObjectConverter.ToServiceInfo(service, _rejections);
+        if (info.IsExternalName)
+        {
+            var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
+            ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
+                ? []
+                : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
+            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, _interner.Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+        }
+
+        if (!info.HasSelector)
+        {
+            // A selectorless Service's hand-made Endpoints need the Endpoints mirror, which the namespace watch does not
+            // hold: this Service is watched on its own (three streams), the rest of the namespace stays shared.
+            if (_registry is not null)
+            {
+                _registry.Leave(shared, this);
+            }
+
+            SwitchToPerService(shared);
+            return null;
+        }
+
+        if (!shared.SlicesSynced)
+        {
+            return null;
+        }
+
+        var endpoints = KubernetesObjectConverter.FromSlices(shared.SlicesOf(Key.Name), _rejections);
+        endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
+        return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.EndpointSlices, _interner.Intern(endpoints), _version + 1, shared.Slices.ResourceVersion, now, options.IncludeNotReadyEndpoints);
     }
 
     private async ValueTask<ImmutableArray<ServiceEndpoint>> ApplyAddressModeAsync(KubernetesServiceInfo info, ImmutableArray<ServiceEndpoint> pods, CancellationToken cancellationToken)

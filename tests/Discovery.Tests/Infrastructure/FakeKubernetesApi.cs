@@ -257,7 +257,7 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
             foreach (var term in labels.Split(','))
             {
                 var parts = term.Split('=');
-                if (item.Metadata.Labels is null || !item.Metadata.Labels.TryGetValue(parts[0], out var value) || value != parts[1])
+                if (item.Metadata.Labels is null || !item.Metadata.Labels.TryGetValue(parts[0], out var value) || (parts.Length > 1 && value != parts[1]))
                 {
                     return false;
                 }

@@ -1,0 +1,355 @@
+using System.Collections.Immutable;
+using k8s.Models;
+
+namespace Discovery.Internal;
+
+/// <summary>
+/// The shared watch of one namespace (<see cref="WatchScope.Namespace"/>): one Service informer and one EndpointSlice
+/// informer (every slice with a <c>kubernetes.io/service-name</c> label) for all the Services in use there. A change
+/// rebuilds only the member watchers of the Services it concerns; a re-list rebuilds every member, each of which
+/// publishes only if its content changed. Started by the first member, stopped when the last one leaves.
+/// </summary>
+internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
+{
+    public const string ServiceNameLabel = "kubernetes.io/service-name";
+
+    private static readonly ImmutableDictionary<string, V1EndpointSlice> NoSlices = ImmutableDictionary<string, V1EndpointSlice>.Empty.WithComparers(StringComparer.Ordinal);
+
+    private readonly WatcherContext _context;
+    private readonly NamespaceWatchRegistry _registry;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _loops = [];
+    // The slice informer's task is the only writer of the index: readers (member builds) see whole immutable versions.
+    private readonly Dictionary<string, string> _serviceOfSlice = new(StringComparer.Ordinal);
+    private ImmutableDictionary<string, ImmutableDictionary<string, V1EndpointSlice>> _slicesByService = ImmutableDictionary<string, ImmutableDictionary<string, V1EndpointSlice>>.Empty.WithComparers(StringComparer.Ordinal);
+    // Written under the registry's lock only; read lock-free.
+    private ImmutableDictionary<string, ServiceWatcher> _members = ImmutableDictionary<string, ServiceWatcher>.Empty.WithComparers(StringComparer.Ordinal);
+    private long _lastContact;
+    private volatile bool _failing;
+    private volatile Exception? _lastError;
+    private Task? _stopped;
+    private volatile bool _slicesIndexed;
+
+    public NamespaceWatch(string ns, WatcherContext context, NamespaceWatchRegistry registry)
+    {
+        Namespace = ns;
+        _context = context;
+        _registry = registry;
+        _lastContact = context.TimeProvider.GetTimestamp();
+        var key = new ServiceKey(ns, "*");
+        Services = new ResourceInformer(new ResourceQuery(WatchedResource.Services, ns, null, null), key, context, this);
+        Slices = new ResourceInformer(new ResourceQuery(WatchedResource.EndpointSlices, ns, ServiceNameLabel, null), key, context, this);
+    }
+
+    public string Namespace { get; }
+
+    public ResourceInformer Services { get; }
+
+    public ResourceInformer Slices { get; }
+
+    /// <summary>
+    /// Whether the slice index holds the first list. Not <see cref="ResourceInformer.HasSynced"/>: that turns true before the
+    /// index is built, and a build in between would publish a Service without its endpoints.
+    /// </summary>
+    public bool SlicesSynced => _slicesIndexed;
+
+    public bool IsFailing => _failing;
+
+    public Exception? LastError => _lastError;
+
+    public TimeSpan SinceLastContact => _context.TimeProvider.GetElapsedTime(Volatile.Read(ref _lastContact));
+
+    public ImmutableDictionary<string, ServiceWatcher> Members => Volatile.Read(ref _members);
+
+    public void Start()
+    {
+        var token = _stopping.Token;
+        _loops.Add(Task.Run(() => Services.RunAsync(token), CancellationToken.None));
+        _loops.Add(Task.Run(() => Slices.RunAsync(token), CancellationToken.None));
+    }
+
+    /// <summary>Stops both informers (once); the task completes when their loops have ended.</summary>
+    public Task StopAsync()
+    {
+        lock (_loops)
+        {
+            return _stopped ??= StopCoreAsync();
+        }
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync());
+
+    public V1Service? FindService(string name) => Services.Objects.TryGetValue(name, out var item) ? item as V1Service : null;
+
+    public IEnumerable<V1EndpointSlice> SlicesOf(string name)
+        => Volatile.Read(ref _slicesByService).TryGetValue(name, out var slices) ? slices.Values : [];
+
+    /// <summary>Under the registry's lock.</summary>
+    internal void AddMember(ServiceWatcher watcher) => Volatile.Write(ref _members, _members.SetItem(watcher.Key.Name, watcher));
+
+    /// <summary>Under the registry's lock; whether no member is left.</summary>
+    internal bool RemoveMember(ServiceWatcher watcher)
+    {
+        if (_members.TryGetValue(watcher.Key.Name, out var current) && ReferenceEquals(current, watcher))
+        {
+            Volatile.Write(ref _members, _members.Remove(watcher.Key.Name));
+        }
+
+        return _members.IsEmpty;
+    }
+
+    /// <summary>Under the registry's lock: hands every member back (to be watched per Service).</summary>
+    internal ImmutableDictionary<string, ServiceWatcher> TakeMembers()
+    {
+        var members = _members;
+        Volatile.Write(ref _members, _members.Clear());
+        return members;
+    }
+
+    async ValueTask IResourceInformerOwner.OnChangedAsync(ResourceInformer informer, CancellationToken cancellationToken)
+    {
+        var changed = informer.LastChangedName;
+        if (ReferenceEquals(informer, Slices))
+        {
+            if (changed is null)
+            {
+                ReindexSlices();
+                await RebuildAllAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var (before, after) = ReindexSlice(changed);
+            if (before is not null)
+            {
+                await RebuildAsync(before, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (after is not null && !string.Equals(before, after, StringComparison.Ordinal))
+            {
+                await RebuildAsync(after, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (changed is null)
+        {
+            await RebuildAllAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await RebuildAsync(changed, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    void IResourceInformerOwner.OnContact(ResourceInformer informer)
+    {
+        Volatile.Write(ref _lastContact, _context.TimeProvider.GetTimestamp());
+        _failing = false;
+    }
+
+    void IResourceInformerOwner.OnFailure(ResourceInformer informer, Exception error)
+    {
+        _lastError = error;
+        _failing = true;
+        foreach (var member in Members.Values)
+        {
+            member.OnSharedFailure(informer.Query, error);
+        }
+    }
+
+    ResourceQuery? IResourceInformerOwner.GetFallback(ResourceInformer informer, KubernetesStatusException error)
+    {
+        // No namespace-wide Endpoints fallback: the namespace's Services go back to per-Service watchers, which fall back
+        // to Endpoints on their own. This informer then stops with the rest of the namespace watch.
+        if (ReferenceEquals(informer, Slices) && _context.Options.FallbackToEndpoints && (error.IsForbidden || error.IsNotFound))
+        {
+            DiscoveryLog.FellBackToEndpoints(_context.Logger, Namespace, "*", error.StatusCode);
+            _registry.Degrade(this);
+        }
+
+        return null;
+    }
+
+    private async Task StopCoreAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping is the expected way out of the loops.
+        }
+
+        _stopping.Dispose();
+    }
+
+    private void ReindexSlices()
+    {
+        _serviceOfSlice.Clear();
+        var builders = new Dictionary<string, ImmutableDictionary<string, V1EndpointSlice>.Builder>(StringComparer.Ordinal);
+        foreach (var (name, item) in Slices.Objects)
+        {
+            if (item is V1EndpointSlice slice && ServiceOf(slice) is { } service)
+            {
+                _serviceOfSlice[name] = service;
+                if (!builders.TryGetValue(service, out var builder))
+                {
+                    builders[service] = builder = NoSlices.ToBuilder();
+                }
+
+                builder[name] = slice;
+            }
+        }
+
+        var index = ImmutableDictionary.CreateBuilder<string, ImmutableDictionary<string, V1EndpointSlice>>(StringComparer.Ordinal);
+        foreach (var (service, builder) in builders)
+        {
+            index[service] = builder.ToImmutable();
+        }
+
+        // One swap: every Service goes from its old complete set to its new complete set.
+        Volatile.Write(ref _slicesByService, index.ToImmutable());
+        _slicesIndexed = true;
+    }
+
+    private (string? Before, string? After) ReindexSlice(string name)
+    {
+        _serviceOfSlice.TryGetValue(name, out var before);
+        var after = Slices.Objects.TryGetValue(name, out var item) && item is V1EndpointSlice slice ? ServiceOf(slice) : null;
+        var index = _slicesByService;
+        if (before is not null && index.TryGetValue(before, out var old))
+        {
+            var remaining = old.Remove(name);
+            index = remaining.IsEmpty ? index.Remove(before) : index.SetItem(before, remaining);
+            _serviceOfSlice.Remove(name);
+        }
+
+        if (after is not null)
+        {
+            var slices = index.TryGetValue(after, out var existing) ? existing : NoSlices;
+            index = index.SetItem(after, slices.SetItem(name, (V1EndpointSlice)item!));
+            _serviceOfSlice[name] = after;
+        }
+
+        Volatile.Write(ref _slicesByService, index);
+        return (before, after);
+    }
+
+    private static string? ServiceOf(V1EndpointSlice slice)
+        => slice.Metadata?.Labels is { } labels && labels.TryGetValue(ServiceNameLabel, out var service) && !string.IsNullOrEmpty(service) ? service : null;
+
+    private async Task RebuildAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var member in Members.Values)
+        {
+            await member.RebuildSharedAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask RebuildAsync(string service, CancellationToken cancellationToken)
+        => Members.TryGetValue(service, out var member) ? member.RebuildSharedAsync(cancellationToken) : default;
+}
+
+/// <summary>The namespace watches of one resolver: joined by Service watchers, stopped when their last member leaves.</summary>
+internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDisposable
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<string, NamespaceWatch> _watches = new(StringComparer.Ordinal);
+    // Namespaces whose EndpointSlices are not served or not permitted: their Services are watched per Service.
+    private readonly HashSet<string> _perService = new(StringComparer.Ordinal);
+    private readonly List<Task> _stopping = [];
+    private bool _disposed;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _watches.Count;
+            }
+        }
+    }
+
+    /// <summary>Adds <paramref name="watcher"/> to its namespace's watch (starting it), or returns null when the namespace is watched per Service.</summary>
+    public NamespaceWatch? Join(ServiceWatcher watcher)
+    {
+        lock (_lock)
+        {
+            var ns = watcher.Key.Namespace;
+            if (_disposed || _perService.Contains(ns))
+            {
+                return null;
+            }
+
+            var started = false;
+            if (!_watches.TryGetValue(ns, out var watch))
+            {
+                watch = new NamespaceWatch(ns, context, this);
+                _watches[ns] = watch;
+                started = true;
+            }
+
+            watcher.AttachShared(watch);
+            watch.AddMember(watcher);
+            if (started)
+            {
+                watch.Start();
+            }
+
+            return watch;
+        }
+    }
+
+    /// <summary>Removes <paramref name="watcher"/>; the namespace watch stops when it was the last member.</summary>
+    public void Leave(NamespaceWatch watch, ServiceWatcher watcher)
+    {
+        lock (_lock)
+        {
+            if (watch.RemoveMember(watcher) && _watches.TryGetValue(watch.Namespace, out var current) && ReferenceEquals(current, watch))
+            {
+                _watches.Remove(watch.Namespace);
+                _stopping.Add(watch.StopAsync());
+            }
+        }
+    }
+
+    /// <summary>The namespace's slices cannot be watched: every member goes back to per-Service watching, and so do later ones.</summary>
+    public void Degrade(NamespaceWatch watch)
+    {
+        ImmutableDictionary<string, ServiceWatcher> members;
+        lock (_lock)
+        {
+            _perService.Add(watch.Namespace);
+            if (_watches.TryGetValue(watch.Namespace, out var current) && ReferenceEquals(current, watch))
+            {
+                _watches.Remove(watch.Namespace);
+            }
+
+            members = watch.TakeMembers();
+            // Not awaited here: this runs on the informer's own task, which the stop waits for.
+            _stopping.Add(Task.Run(watch.StopAsync));
+        }
+
+        foreach (var member in members.Values)
+        {
+            member.SwitchToPerService(watch);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task[] tasks;
+        lock (_lock)
+        {
+            _disposed = true;
+            tasks = [.. _stopping, .. _watches.Values.Select(w => w.StopAsync())];
+            _watches.Clear();
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+}
