@@ -136,7 +136,7 @@ internal sealed class ResourceInformer
         {
             if (item?.Metadata?.Name is { Length: > 0 } name && Admits(item.Metadata, out _))
             {
-                builder[name] = item;
+                builder[name] = Trim(item);
             }
         }
 
@@ -269,7 +269,7 @@ internal sealed class ResourceInformer
         {
             updated = type switch
             {
-                WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, item),
+                WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, Trim(item)),
                 WatchEventType.Deleted => objects.Remove(name),
                 _ => objects,
             };
@@ -290,6 +290,17 @@ internal sealed class ResourceInformer
         Volatile.Write(ref _objects, updated);
         LastChangedName = name;
         await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Drops the metadata discovery never reads before an object is held: managedFields and annotations are often most of an
+    /// object's size, and a namespace-wide watch holds every Service and EndpointSlice of the namespace.
+    /// </summary>
+    private static IKubernetesObject<V1ObjectMeta> Trim(IKubernetesObject<V1ObjectMeta> item)
+    {
+        item.Metadata.ManagedFields = null;
+        item.Metadata.Annotations = null;
+        return item;
     }
 
     private bool Admits(V1ObjectMeta metadata, out bool otherObject)
