@@ -27,6 +27,9 @@ internal sealed class DiscoveryClient : IDisposable
     private readonly ITimer _sweep;
     private int _cachedHosts;
 
+    // Set once any request failed on an endpoint: until then no request can carry failed endpoints, so the table is not read.
+    private volatile bool _anyFailedEndpoints;
+
     public DiscoveryClient(
         string name,
         DiscoveryHttpClientOptions options,
@@ -46,6 +49,7 @@ internal sealed class DiscoveryClient : IDisposable
         Parser = parser;
         DefaultPortName = defaultPortName;
         TimeProvider = timeProvider;
+        UsesSystemClock = ReferenceEquals(timeProvider, TimeProvider.System);
         Logger = logger;
         Metrics = metrics;
         Zone = options.PreferLocalZone && !string.IsNullOrWhiteSpace(options.Zone) ? options.Zone : null;
@@ -69,6 +73,15 @@ internal sealed class DiscoveryClient : IDisposable
     public string? DefaultPortName { get; }
 
     public TimeProvider TimeProvider { get; }
+
+    /// <summary>
+    /// Whether <see cref="TimeProvider"/> is the system clock, whose timestamps are <see cref="System.Diagnostics.Stopwatch"/>
+    /// ones: the request path then reads the clock once for both.
+    /// </summary>
+    public bool UsesSystemClock { get; }
+
+    /// <summary>A <see cref="TimeProvider"/> timestamp; the system clock without a virtual call.</summary>
+    public long GetTimestamp() => UsesSystemClock ? System.Diagnostics.Stopwatch.GetTimestamp() : TimeProvider.GetTimestamp();
 
     public ILogger Logger { get; }
 
@@ -108,11 +121,12 @@ internal sealed class DiscoveryClient : IDisposable
     /// takes no lock and allocates nothing.
     /// </remarks>
     public TriedEndpoints? GetFailedEndpoints(HttpRequestMessage request)
-        => _failedRequests.TryGetValue(request, out var failed) ? failed : null;
+        => _anyFailedEndpoints && _failedRequests.TryGetValue(request, out var failed) ? failed : null;
 
     public TriedEndpoints AddFailedEndpoints(HttpRequestMessage request)
     {
         var failed = new TriedEndpoints();
+        _anyFailedEndpoints = true;
         request.Options.Set(TriedEndpoints.OptionsKey, failed);
         _failedRequests.AddOrUpdate(request, failed);
         return failed;
