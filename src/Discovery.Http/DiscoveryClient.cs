@@ -30,6 +30,9 @@ internal sealed class DiscoveryClient : IDisposable
     // Set once any request failed on an endpoint: until then no request can carry failed endpoints, so the table is not read.
     private volatile bool _anyFailedEndpoints;
 
+    // The entry of the host last looked up (a client usually calls one Service): found without hashing the host.
+    private volatile HostEntry? _lastHost;
+
     public DiscoveryClient(
         string name,
         DiscoveryHttpClientOptions options,
@@ -99,9 +102,17 @@ internal sealed class DiscoveryClient : IDisposable
 
     public HostEntry GetHostEntry(string host)
     {
+        var last = _lastHost;
+        if (last is not null && (ReferenceEquals(last.Host, host) || string.Equals(last.Host, host, StringComparison.Ordinal)))
+        {
+            last.Touch();
+            return last;
+        }
+
         if (_hosts.TryGetValue(host, out var entry))
         {
             entry.Touch();
+            _lastHost = entry;
             return entry;
         }
 
@@ -109,6 +120,7 @@ internal sealed class DiscoveryClient : IDisposable
         if (Volatile.Read(ref _cachedHosts) < MaxCachedHosts && _hosts.TryAdd(host, entry))
         {
             Interlocked.Increment(ref _cachedHosts);
+            _lastHost = entry;
         }
 
         return entry;
@@ -174,6 +186,8 @@ internal sealed class DiscoveryClient : IDisposable
         {
             if (pair.Value.IsIdle(now, IdleTimeout, TimeProvider) && _hosts.TryRemove(pair))
             {
+                // Only cached entries are remembered as the last one: a removed entry must not live on there.
+                Interlocked.CompareExchange(ref _lastHost, null, pair.Value);
                 Interlocked.Decrement(ref _cachedHosts);
             }
         }
