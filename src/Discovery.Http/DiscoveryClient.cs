@@ -27,6 +27,12 @@ internal sealed class DiscoveryClient : IDisposable
     private readonly ITimer _sweep;
     private int _cachedHosts;
 
+    // Set once any request failed on an endpoint: until then no request can carry failed endpoints, so the table is not read.
+    private volatile bool _anyFailedEndpoints;
+
+    // The entry of the host last looked up (a client usually calls one Service): found without hashing the host.
+    private volatile HostEntry? _lastHost;
+
     public DiscoveryClient(
         string name,
         DiscoveryHttpClientOptions options,
@@ -46,6 +52,7 @@ internal sealed class DiscoveryClient : IDisposable
         Parser = parser;
         DefaultPortName = defaultPortName;
         TimeProvider = timeProvider;
+        UsesSystemClock = ReferenceEquals(timeProvider, TimeProvider.System);
         Logger = logger;
         Metrics = metrics;
         Zone = options.PreferLocalZone && !string.IsNullOrWhiteSpace(options.Zone) ? options.Zone : null;
@@ -70,6 +77,15 @@ internal sealed class DiscoveryClient : IDisposable
 
     public TimeProvider TimeProvider { get; }
 
+    /// <summary>
+    /// Whether <see cref="TimeProvider"/> is the system clock, whose timestamps are <see cref="System.Diagnostics.Stopwatch"/>
+    /// ones: the request path then reads the clock once for both.
+    /// </summary>
+    public bool UsesSystemClock { get; }
+
+    /// <summary>A <see cref="TimeProvider"/> timestamp; the system clock without a virtual call.</summary>
+    public long GetTimestamp() => UsesSystemClock ? System.Diagnostics.Stopwatch.GetTimestamp() : TimeProvider.GetTimestamp();
+
     public ILogger Logger { get; }
 
     public DiscoveryHttpMetrics Metrics { get; }
@@ -86,9 +102,17 @@ internal sealed class DiscoveryClient : IDisposable
 
     public HostEntry GetHostEntry(string host)
     {
+        var last = _lastHost;
+        if (last is not null && (ReferenceEquals(last.Host, host) || string.Equals(last.Host, host, StringComparison.Ordinal)))
+        {
+            last.Touch();
+            return last;
+        }
+
         if (_hosts.TryGetValue(host, out var entry))
         {
             entry.Touch();
+            _lastHost = entry;
             return entry;
         }
 
@@ -96,6 +120,7 @@ internal sealed class DiscoveryClient : IDisposable
         if (Volatile.Read(ref _cachedHosts) < MaxCachedHosts && _hosts.TryAdd(host, entry))
         {
             Interlocked.Increment(ref _cachedHosts);
+            _lastHost = entry;
         }
 
         return entry;
@@ -108,11 +133,12 @@ internal sealed class DiscoveryClient : IDisposable
     /// takes no lock and allocates nothing.
     /// </remarks>
     public TriedEndpoints? GetFailedEndpoints(HttpRequestMessage request)
-        => _failedRequests.TryGetValue(request, out var failed) ? failed : null;
+        => _anyFailedEndpoints && _failedRequests.TryGetValue(request, out var failed) ? failed : null;
 
     public TriedEndpoints AddFailedEndpoints(HttpRequestMessage request)
     {
         var failed = new TriedEndpoints();
+        _anyFailedEndpoints = true;
         request.Options.Set(TriedEndpoints.OptionsKey, failed);
         _failedRequests.AddOrUpdate(request, failed);
         return failed;
@@ -160,6 +186,8 @@ internal sealed class DiscoveryClient : IDisposable
         {
             if (pair.Value.IsIdle(now, IdleTimeout, TimeProvider) && _hosts.TryRemove(pair))
             {
+                // Only cached entries are remembered as the last one: a removed entry must not live on there.
+                Interlocked.CompareExchange(ref _lastHost, null, pair.Value);
                 Interlocked.Decrement(ref _cachedHosts);
             }
         }

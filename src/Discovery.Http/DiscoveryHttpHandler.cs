@@ -154,8 +154,13 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
 
     private static Uri Rewrite(Uri original, DestinationState destination)
     {
-        var absolute = original.AbsoluteUri;
         var last = destination.LastRewrite;
+        if (last is not null && ReferenceEquals(last.OriginalUri, original))
+        {
+            return last.Rewritten;
+        }
+
+        var absolute = original.AbsoluteUri;
         if (last is not null && string.Equals(last.Original, absolute, StringComparison.Ordinal))
         {
             return last.Rewritten;
@@ -165,7 +170,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         var pathStart = absolute.IndexOf('/', scheme.Length + 3);
         var pathAndQuery = pathStart < 0 ? "/".AsSpan() : absolute.AsSpan(pathStart);
         var rewritten = new Uri(string.Concat(scheme.AsSpan(), "://".AsSpan(), destination.Authority.AsSpan(), pathAndQuery), RewrittenUriOptions);
-        destination.LastRewrite = new RewrittenUri(absolute, rewritten);
+        destination.LastRewrite = new RewrittenUri(original, absolute, rewritten);
         return rewritten;
     }
 
@@ -190,9 +195,19 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
 
     private PortSelection SelectPort(ServiceEndpointSnapshot snapshot, Uri uri, HostEntry entry)
     {
+        int? port = uri.IsDefaultPort ? null : uri.Port;
+        var scheme = uri.Scheme;
+        var route = entry.LastRoute;
+        if (route is not null && route.Matches(snapshot, port, scheme))
+        {
+            return route.Selection;
+        }
+
         try
         {
-            return snapshot.SelectPort(uri.IsDefaultPort ? null : uri.Port, entry.Parse.PortName, uri.Scheme, _client.DefaultPortName);
+            var selection = snapshot.SelectPort(port, entry.Parse.PortName, scheme, _client.DefaultPortName);
+            entry.LastRoute = new HostEntry.PortRoute(snapshot, port, scheme, selection);
+            return selection;
         }
         catch (ServicePortNotFoundException e)
         {
@@ -326,7 +341,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
 
         // An outer retry (Polly, the standard resilience handler) re-sends this same message: go elsewhere than before.
         var failed = client.GetFailedEndpoints(request);
-        var destination = balancer.Pick(set, new LoadBalancingContext(request, service, 0, balancer.Sequence), failed, strict: false);
+        var now = client.GetTimestamp();
+        var destination = balancer.Pick(set, new LoadBalancingContext(request, service, 0, balancer.Sequence), failed, strict: false, now);
         if (destination is null)
         {
             return Task.FromException<HttpResponseMessage>(new DiscoveryHttpRequestException(
@@ -343,7 +359,10 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
 
         Prepare(request, originalUri, entry, set.Selection, destination, original);
-        var started = BeginAttempt(service, destination);
+        BeginAttempt(service, destination);
+
+        // The clock read of the pick is the start: it is a Stopwatch timestamp, and the request is about to go.
+        var started = client.UsesSystemClock ? now : Stopwatch.GetTimestamp();
         var sent = SendInner(request, cancellationToken);
         if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
         {
@@ -438,7 +457,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                     if (sent is null)
                     {
                         Prepare(request, originalUri, entry, selection, destination, original);
-                        started = BeginAttempt(service, destination);
+                        BeginAttempt(service, destination);
+                        started = Stopwatch.GetTimestamp();
                         if (client.Options.AttemptTimeout is { } attemptTimeout)
                         {
                             timer = new CancellationTokenSource(attemptTimeout, client.TimeProvider);
@@ -501,7 +521,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
 
                     set = balancer.GetDestinationSet(selection);
                     attempt++;
-                    var next = balancer.Pick(set, new LoadBalancingContext(request, service, attempt, balancer.Sequence), failed, strict: true);
+                    var next = balancer.Pick(set, new LoadBalancingContext(request, service, attempt, balancer.Sequence), failed, strict: true, client.GetTimestamp());
                     if (next is not null)
                     {
                         var retry = outcome == AttemptOutcome.ConnectFailure ? ++connectRetries : ++sendRetries;
@@ -547,15 +567,13 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
     }
 
-    private long BeginAttempt(ServiceKey service, DestinationState destination)
+    private void BeginAttempt(ServiceKey service, DestinationState destination)
     {
-        var client = _client;
-        client.Metrics.Picked(service, destination);
+        var metrics = _client.Metrics;
+        metrics.Picked(service, destination);
         Tag(Activity.Current, service, destination);
-        var started = Stopwatch.GetTimestamp();
         destination.Statistics.Started();
-        client.Metrics.Started(service);
-        return started;
+        metrics.Started(service);
     }
 
     private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode)
@@ -563,8 +581,9 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         var metrics = _client.Metrics;
         destination.Statistics.Finished();
         metrics.Finished(balancer.Service);
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        balancer.ReportOutcome(destination, outcome, elapsed);
+        var end = Stopwatch.GetTimestamp();
+        var elapsed = Stopwatch.GetElapsedTime(started, end);
+        balancer.ReportOutcome(destination, outcome, elapsed, _client.UsesSystemClock ? end : _client.TimeProvider.GetTimestamp());
         metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
     }
 

@@ -47,18 +47,27 @@ internal sealed class EndpointStatistics
 
     public void Finished() => Interlocked.Decrement(ref _outstanding);
 
-    public void RecordLatency(TimeSpan elapsed)
+    public void RecordLatency(TimeSpan elapsed) => RecordLatency(elapsed, TimeProvider.GetTimestamp());
+
+    /// <summary>Records a latency sample taken at <paramref name="now"/> (a <see cref="TimeProvider"/> timestamp).</summary>
+    public void RecordLatency(TimeSpan elapsed, long now)
     {
         // Blend into the faded estimate, so that a probe after a quiet spell counts as much as the history it replaces.
-        var previous = GetLatencyEstimate().Ticks;
+        var previous = GetLatencyEstimate(now).Ticks;
         var next = Volatile.Read(ref _latencyTicks) == 0 ? elapsed.Ticks : (long)(previous + (LatencySmoothing * (elapsed.Ticks - previous)));
 
         // A lost update between two concurrent responses only drops one sample of a moving average.
         Volatile.Write(ref _latencyTicks, Math.Max(next, 1));
-        Volatile.Write(ref _latencyUpdatedAt, TimeProvider.GetTimestamp());
+        Volatile.Write(ref _latencyUpdatedAt, now);
     }
 
-    public TimeSpan GetLatencyEstimate()
+    /// <summary>The last recorded estimate before fading (0: no response yet); never below the faded estimate.</summary>
+    public long RawLatencyTicks => Volatile.Read(ref _latencyTicks);
+
+    public TimeSpan GetLatencyEstimate() => GetLatencyEstimate(TimeProvider.GetTimestamp());
+
+    /// <summary>The latency estimate as of <paramref name="now"/> (a <see cref="TimeProvider"/> timestamp).</summary>
+    public TimeSpan GetLatencyEstimate(long now)
     {
         var ticks = Volatile.Read(ref _latencyTicks);
         if (ticks == 0)
@@ -66,24 +75,24 @@ internal sealed class EndpointStatistics
             return TimeSpan.Zero;
         }
 
-        var idle = TimeProvider.GetElapsedTime(Volatile.Read(ref _latencyUpdatedAt));
+        var idle = TimeProvider.GetElapsedTime(Volatile.Read(ref _latencyUpdatedAt), now);
         if (idle <= TimeSpan.Zero)
         {
             return TimeSpan.FromTicks(ticks);
         }
 
-        return TimeSpan.FromTicks((long)(ticks * Math.Exp(-idle.TotalSeconds / LatencyDecay.TotalSeconds)));
+        return TimeSpan.FromTicks((long)(ticks * Decay(idle.TotalSeconds / LatencyDecay.TotalSeconds)));
     }
-
     /// <summary>Records a success: forgets consecutive failures, and the ejection level once the endpoint is back in use.</summary>
-    public void RecordSuccess()
+    /// <param name="now">The <see cref="TimeProvider"/> timestamp of the response.</param>
+    public void RecordSuccess(long now)
     {
         if (Volatile.Read(ref _consecutiveFailures) != 0)
         {
             Volatile.Write(ref _consecutiveFailures, 0);
         }
 
-        if (Volatile.Read(ref _ejectionLevel) != 0 && !IsEjected(TimeProvider.GetTimestamp()))
+        if (Volatile.Read(ref _ejectionLevel) != 0 && !IsEjected(now))
         {
             Volatile.Write(ref _ejectionLevel, 0);
         }
@@ -112,4 +121,7 @@ internal sealed class EndpointStatistics
     /// </summary>
     public bool TryTakeReadmission(long now)
         => Volatile.Read(ref _readmissionPending) != 0 && !IsEjected(now) && Interlocked.Exchange(ref _readmissionPending, 0) != 0;
+
+    /// <summary><c>e^-x</c> for <c>x &gt; 0</c>; between requests <c>x</c> is tiny, where three Taylor terms are exact to 1e-10.</summary>
+    private static double Decay(double x) => x < 1e-3 ? 1 - x + (0.5 * x * x) : Math.Exp(-x);
 }

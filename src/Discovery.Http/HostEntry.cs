@@ -5,6 +5,7 @@ internal sealed class HostEntry
 {
     private volatile ServicePortBalancer? _lastBalancer;
     private volatile Tuple<int, string>? _hostHeaderWithPort;
+    private volatile PortRoute? _lastRoute;
     private long _passThroughUntil;
     private volatile bool _outsideAllowedNamespaces;
     private UsageMark _usage;
@@ -32,6 +33,13 @@ internal sealed class HostEntry
     {
         get => _lastBalancer;
         set => _lastBalancer = value;
+    }
+
+    /// <summary>The port selection last made for this host, reused while the snapshot, URI port and scheme are the same.</summary>
+    public PortRoute? LastRoute
+    {
+        get => _lastRoute;
+        set => _lastRoute = value;
     }
 
     /// <summary>The Host header for a request to <paramref name="uri"/>, cached for the last explicit port used.</summary>
@@ -76,5 +84,16 @@ internal sealed class HostEntry
     {
         var dot = host.IndexOf('.', StringComparison.Ordinal);
         return dot < 0 ? host : host[(dot + 1)..];
+    }
+
+    /// <summary>One answer of <see cref="ServiceEndpointSnapshot.SelectPort"/> for this host (whose port name is fixed), replaced whole.</summary>
+    internal sealed class PortRoute(ServiceEndpointSnapshot snapshot, int? uriPort, string scheme, PortSelection selection)
+    {
+        public PortSelection Selection { get; } = selection;
+
+        public bool Matches(ServiceEndpointSnapshot current, int? port, string requestScheme)
+            => ReferenceEquals(current, snapshot)
+            && port == uriPort
+            && (ReferenceEquals(requestScheme, scheme) || string.Equals(requestScheme, scheme, StringComparison.OrdinalIgnoreCase));
     }
 }

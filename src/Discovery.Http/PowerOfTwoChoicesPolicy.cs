@@ -48,8 +48,10 @@ public sealed class PowerOfTwoChoicesPolicy : ILoadBalancingPolicy
 
         var a = destinations[first];
         var b = destinations[second];
-        var loadA = a.OutstandingRequests;
-        var loadB = b.OutstandingRequests;
+        var statisticsA = a.Statistics;
+        var statisticsB = b.Statistics;
+        var loadA = statisticsA.Outstanding;
+        var loadB = statisticsB.Outstanding;
         if (loadA != loadB)
         {
             return loadA < loadB ? a : b;
@@ -57,8 +59,18 @@ public sealed class PowerOfTwoChoicesPolicy : ILoadBalancingPolicy
 
         // Equal load (usual at low concurrency): prefer the clearly faster one, else keep the random first pick. Chasing small
         // latency differences would pile every client onto whichever pod happened to answer fastest.
-        var latencyA = a.LatencyEstimate;
-        var latencyB = b.LatencyEstimate;
+        // An estimate only fades, so when a's unfaded one is under the significant difference, or b has none, a cannot be
+        // clearly slower: no clock read, no decay to compute.
+        if (statisticsA.RawLatencyTicks < SignificantLatencyDifference.Ticks || statisticsB.RawLatencyTicks == 0)
+        {
+            return a;
+        }
+
+        var now = statisticsA.TimeProvider.GetTimestamp();
+        var latencyA = statisticsA.GetLatencyEstimate(now);
+        var latencyB = ReferenceEquals(statisticsA.TimeProvider, statisticsB.TimeProvider)
+            ? statisticsB.GetLatencyEstimate(now)
+            : statisticsB.GetLatencyEstimate();
         if (IsClearlySlower(latencyA, latencyB))
         {
             return b;

@@ -86,9 +86,10 @@ internal sealed class ServicePortBalancer
     /// <param name="context">The request.</param>
     /// <param name="avoid">Endpoints that already failed this request.</param>
     /// <param name="strict">Whether an avoided endpoint must never be picked (our own retries) rather than only preferably not (a new outer attempt).</param>
-    public DestinationState? Pick(DestinationSet set, in LoadBalancingContext context, TriedEndpoints? avoid, bool strict)
+    /// <param name="now">The <see cref="TimeProvider"/> timestamp of the request (read once per request by the handler).</param>
+    public DestinationState? Pick(DestinationSet set, in LoadBalancingContext context, TriedEndpoints? avoid, bool strict, long now)
     {
-        var candidates = GetCandidates(set);
+        var candidates = GetCandidates(set, now);
         if (avoid is { Count: > 0 })
         {
             var untried = Exclude(candidates, avoid);
@@ -112,17 +113,21 @@ internal sealed class ServicePortBalancer
     }
 
     /// <summary>Feeds the outcome of an attempt to passive health and the latency estimate.</summary>
-    public void ReportOutcome(DestinationState destination, AttemptOutcome outcome, TimeSpan elapsed)
+    /// <param name="destination">The destination of the attempt.</param>
+    /// <param name="outcome">How the attempt ended.</param>
+    /// <param name="elapsed">The time to response headers.</param>
+    /// <param name="now">The <see cref="TimeProvider"/> timestamp at which the attempt ended.</param>
+    public void ReportOutcome(DestinationState destination, AttemptOutcome outcome, TimeSpan elapsed, long now)
     {
         var statistics = destination.Statistics;
         switch (outcome)
         {
             case AttemptOutcome.Success:
-                statistics.RecordLatency(elapsed);
-                statistics.RecordSuccess();
+                statistics.RecordLatency(elapsed, now);
+                statistics.RecordSuccess(now);
                 return;
             case AttemptOutcome.ServerError:
-                statistics.RecordLatency(elapsed);
+                statistics.RecordLatency(elapsed, now);
                 break;
             case AttemptOutcome.TlsFailure:
                 // A certificate problem affects every endpoint alike; ejecting would only hide it.
@@ -192,9 +197,8 @@ internal sealed class ServicePortBalancer
         return result.Count == destinations.Length ? destinations : [.. result];
     }
 
-    private DestinationState[] GetCandidates(DestinationSet set)
+    private DestinationState[] GetCandidates(DestinationSet set, long now)
     {
-        var now = _client.TimeProvider.GetTimestamp();
         var view = set.View;
         if (view is not null && view.HealthVersion == Volatile.Read(ref _healthVersion) && now < view.ValidUntil)
         {

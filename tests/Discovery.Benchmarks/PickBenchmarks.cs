@@ -55,5 +55,5 @@ public class PickBenchmarks
     }
 
     [Benchmark]
-    public DestinationState? Pick() => _balancer.Pick(_set, new LoadBalancingContext(_request, _key, 0, _balancer.Sequence), avoid: null, strict: false);
+    public DestinationState? Pick() => _balancer.Pick(_set, new LoadBalancingContext(_request, _key, 0, _balancer.Sequence), avoid: null, strict: false, System.Diagnostics.Stopwatch.GetTimestamp());
 }
