@@ -297,9 +297,17 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
     /// <summary>Completes once at least <paramref name="count"/> watches are streaming (their headers sent).</summary>
     public async Task WaitForOpenWatchesAsync(int count, CancellationToken cancellationToken = default)
     {
-        while (OpenWatchCount < count)
+        while (true)
         {
-            await _store.WatchCountChanged(cancellationToken).ConfigureAwait(false);
+            // Take the change signal before reading the count: a watch opening in between then completes this signal
+            // instead of one created after it, which would never fire.
+            var changed = _store.WatchCountChanged(cancellationToken);
+            if (OpenWatchCount >= count)
+            {
+                return;
+            }
+
+            await changed.ConfigureAwait(false);
         }
     }
 
