@@ -66,7 +66,8 @@ public sealed class LoadTests
         var slow = backends[0];
         slow.Behavior = async context =>
         {
-            await Task.Delay(100, context.RequestAborted);
+            // Simulated service time of a slow pod (not synchronisation).
+            await Task.Delay(TimeSpan.FromMilliseconds(100), context.RequestAborted);
             await context.Response.WriteAsync("slow");
         };
         await using var services = TestServices.Create();

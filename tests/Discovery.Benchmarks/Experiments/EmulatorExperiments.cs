@@ -51,7 +51,7 @@ internal static class EmulatorExperiments
         // Live: the writer runs while the watch reads.
         from = emulator.CurrentResourceVersion.ToString(CultureInfo.InvariantCulture);
         var reading = ReadAsync(client, from, events);
-        await Task.Delay(200);
+        await emulator.WaitForOpenWatchesAsync(1);
         var started = Stopwatch.GetTimestamp();
         var liveWrite = await Task.Run(() => WriteToggles(emulator, slice.Metadata.Name, events));
         await reading;
