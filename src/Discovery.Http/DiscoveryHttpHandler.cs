@@ -134,12 +134,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     private async Task<HttpResponseMessage> SendToAbsoluteNameAsync(HttpRequestMessage request, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
     {
         var originalHost = request.Headers.Host;
-        var absolute = originalUri.AbsoluteUri;
-        var scheme = originalUri.Scheme;
-        var pathStart = absolute.IndexOf('/', scheme.Length + 3);
-        var pathAndQuery = pathStart < 0 ? "/" : absolute[pathStart..];
         var port = originalUri.IsDefaultPort ? string.Empty : ":" + originalUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        request.RequestUri = new Uri(string.Concat(scheme, "://", entry.Host, ".", port, pathAndQuery), RewrittenUriOptions);
+        request.RequestUri = WithAuthority(originalUri, originalUri.AbsoluteUri, entry.Host + "." + port);
         request.Headers.Host = entry.GetHostHeader(originalUri);
         try
         {
@@ -150,6 +146,15 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             request.RequestUri = originalUri;
             request.Headers.Host = originalHost;
         }
+    }
+
+    /// <summary>The URI with its authority replaced, keeping scheme, path and query (<paramref name="absolute"/> is its AbsoluteUri).</summary>
+    private static Uri WithAuthority(Uri original, string absolute, string authority)
+    {
+        var scheme = original.Scheme;
+        var pathStart = absolute.IndexOf('/', scheme.Length + 3);
+        var pathAndQuery = pathStart < 0 ? "/".AsSpan() : absolute.AsSpan(pathStart);
+        return new Uri(string.Concat(scheme.AsSpan(), "://".AsSpan(), authority.AsSpan(), pathAndQuery), RewrittenUriOptions);
     }
 
     private static Uri Rewrite(Uri original, DestinationState destination)
@@ -166,10 +171,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             return last.Rewritten;
         }
 
-        var scheme = original.Scheme;
-        var pathStart = absolute.IndexOf('/', scheme.Length + 3);
-        var pathAndQuery = pathStart < 0 ? "/".AsSpan() : absolute.AsSpan(pathStart);
-        var rewritten = new Uri(string.Concat(scheme.AsSpan(), "://".AsSpan(), destination.Authority.AsSpan(), pathAndQuery), RewrittenUriOptions);
+        var rewritten = WithAuthority(original, absolute, destination.Authority);
         destination.LastRewrite = new RewrittenUri(original, absolute, rewritten);
         return rewritten;
     }
