@@ -53,6 +53,8 @@ internal sealed class DiscoveryClient : IDisposable
         DefaultPortName = defaultPortName;
         TimeProvider = timeProvider;
         UsesSystemClock = ReferenceEquals(timeProvider, TimeProvider.System);
+        HoldsSnapshots = resolver is KubernetesServiceEndpointResolver;
+        SnapshotRecheckInterval = timeProvider.TimestampFrequency;
         Logger = logger;
         Metrics = metrics;
         Zone = options.PreferLocalZone && !string.IsNullOrWhiteSpace(options.Zone) ? options.Zone : null;
@@ -82,6 +84,18 @@ internal sealed class DiscoveryClient : IDisposable
     /// ones: the request path then reads the clock once for both.
     /// </summary>
     public bool UsesSystemClock { get; }
+
+    /// <summary>
+    /// Whether host entries may hold the snapshot they looked up: only the core's resolver marks the snapshots it replaces
+    /// (<see cref="ServiceEndpointSnapshot.IsSuperseded"/>); any other resolver is asked on every request.
+    /// </summary>
+    public bool HoldsSnapshots { get; }
+
+    /// <summary>
+    /// How long (in <see cref="TimeProvider"/> timestamp units: one second) a held snapshot is used before the resolver is asked
+    /// again, which marks the Service in use so that its watcher is not stopped as idle under steady traffic.
+    /// </summary>
+    public long SnapshotRecheckInterval { get; }
 
     /// <summary>A <see cref="TimeProvider"/> timestamp; the system clock without a virtual call.</summary>
     public long GetTimestamp() => UsesSystemClock ? System.Diagnostics.Stopwatch.GetTimestamp() : TimeProvider.GetTimestamp();

@@ -244,14 +244,38 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     /// </summary>
     private Task<HttpResponseMessage> SendToService(HttpRequestMessage request, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
     {
-        if (entry.Match != ServiceHostMatch.Invalid
-            && _client.Resolver.TryGetSnapshot(entry.Service, out var snapshot)
-            && snapshot.ServiceExists)
+        if (entry.Match != ServiceHostMatch.Invalid)
         {
-            return SendResolved(request, originalUri, entry, snapshot, cancellationToken);
+            // One clock read serves the held snapshot's check, the pick and the attempt's start.
+            var now = _client.GetTimestamp();
+            var snapshot = entry.GetHeldSnapshot(now) ?? LookUpSnapshot(entry, now);
+            if (snapshot is not null && snapshot.ServiceExists)
+            {
+                return SendResolved(request, originalUri, entry, snapshot, now, cancellationToken);
+            }
         }
 
         return SendToServiceAsync(request, originalUri, entry, cancellationToken);
+    }
+
+    /// <summary>
+    /// Asks the resolver (which marks the Service in use, keeping its watcher) and, when the resolver marks the snapshots it
+    /// replaces, holds the answer on the host entry so that the next requests skip the lookup until it is superseded or due.
+    /// </summary>
+    private ServiceEndpointSnapshot? LookUpSnapshot(HostEntry entry, long now)
+    {
+        var client = _client;
+        if (!client.Resolver.TryGetSnapshot(entry.Service, out var snapshot))
+        {
+            return null;
+        }
+
+        if (client.HoldsSnapshots)
+        {
+            entry.HoldSnapshot(snapshot, now + client.SnapshotRecheckInterval);
+        }
+
+        return snapshot;
     }
 
     /// <summary>The request path when the snapshot is not at hand: waits for it, or fails, or passes the request through to DNS.</summary>
@@ -301,15 +325,15 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             throw new DiscoveryHttpRequestException(new ServiceNotFoundException(service));
         }
 
-        return await SendResolved(request, originalUri, entry, snapshot, cancellationToken).ConfigureAwait(false);
+        return await SendResolved(request, originalUri, entry, snapshot, client.GetTimestamp(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Picks an endpoint of an existing Service and sends the first attempt; failures come back as a faulted task.</summary>
-    private Task<HttpResponseMessage> SendResolved(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> SendResolved(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, long now, CancellationToken cancellationToken)
     {
         try
         {
-            return SendResolvedCore(request, originalUri, entry, snapshot, cancellationToken);
+            return SendResolvedCore(request, originalUri, entry, snapshot, now, cancellationToken);
         }
         catch (Exception e)
         {
@@ -318,7 +342,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
     }
 
-    private Task<HttpResponseMessage> SendResolvedCore(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, CancellationToken cancellationToken)
+    // now: the TimeProvider timestamp of the request, which is the pick's, and the attempt's start on the system clock.
+    private Task<HttpResponseMessage> SendResolvedCore(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, long now, CancellationToken cancellationToken)
     {
         var client = _client;
         var service = entry.Service;
@@ -343,7 +368,6 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
 
         // An outer retry (Polly, the standard resilience handler) re-sends this same message: go elsewhere than before.
         var failed = client.GetFailedEndpoints(request);
-        var now = client.GetTimestamp();
         var destination = balancer.Pick(set, new LoadBalancingContext(request, service, 0, balancer.Sequence), failed, strict: false, now);
         if (destination is null)
         {

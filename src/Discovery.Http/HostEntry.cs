@@ -6,6 +6,8 @@ internal sealed class HostEntry
     private volatile ServicePortBalancer? _lastBalancer;
     private volatile Tuple<int, string>? _hostHeaderWithPort;
     private volatile PortRoute? _lastRoute;
+    private volatile ServiceEndpointSnapshot? _heldSnapshot;
+    private long _heldSnapshotDue;
     private long _passThroughUntil;
     private volatile bool _outsideAllowedNamespaces;
     private UsageMark _usage;
@@ -40,6 +42,27 @@ internal sealed class HostEntry
     {
         get => _lastRoute;
         set => _lastRoute = value;
+    }
+
+    /// <summary>
+    /// The snapshot last looked up for this host while it is still current (not <see cref="ServiceEndpointSnapshot.IsSuperseded"/>)
+    /// and not yet due for the next lookup, which also tells the resolver the Service is still in use; otherwise null.
+    /// </summary>
+    /// <remarks>
+    /// Two requests may hold different answers one after the other, so an older one can be left held; it is then already
+    /// superseded (it was replaced before the newer answer was read), and the next request looks up again.
+    /// </remarks>
+    public ServiceEndpointSnapshot? GetHeldSnapshot(long now)
+    {
+        var snapshot = _heldSnapshot;
+        return snapshot is not null && !snapshot.IsSuperseded && now < Volatile.Read(ref _heldSnapshotDue) ? snapshot : null;
+    }
+
+    /// <summary>Holds <paramref name="snapshot"/> until it is superseded or <paramref name="due"/> (a <see cref="TimeProvider"/> timestamp).</summary>
+    public void HoldSnapshot(ServiceEndpointSnapshot snapshot, long due)
+    {
+        Volatile.Write(ref _heldSnapshotDue, due);
+        _heldSnapshot = snapshot;
     }
 
     /// <summary>The Host header for a request to <paramref name="uri"/>, cached for the last explicit port used.</summary>

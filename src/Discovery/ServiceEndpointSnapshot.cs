@@ -11,6 +11,7 @@ public sealed class ServiceEndpointSnapshot
     private const int MaxCachedPortSelections = 32;
 
     private PortSelectionCacheEntry[] _portSelections = [];
+    private volatile bool _superseded;
 
     /// <summary>Creates a snapshot.</summary>
     public ServiceEndpointSnapshot(
@@ -132,6 +133,17 @@ public sealed class ServiceEndpointSnapshot
 
     /// <summary>When the snapshot was built (from the watcher's <see cref="TimeProvider"/>).</summary>
     public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>
+    /// Whether the <see cref="KubernetesServiceEndpointResolver"/> that published this snapshot has since published a newer one
+    /// for the Service, or stopped watching it. Lets a caller keep a snapshot and check it with one read per request instead of
+    /// looking the Service up again; once <see langword="true"/>, ask the resolver for the current one. Snapshots built by other
+    /// code are never marked.
+    /// </summary>
+    public bool IsSuperseded => _superseded;
+
+    /// <summary>Called by the publishing watcher only, once a newer snapshot is current or the watch has stopped.</summary>
+    internal void MarkSuperseded() => _superseded = true;
 
     /// <summary>
     /// Maps a request's port to endpoint ports (BRIEF §2.2): an explicit URI port selects the Service port with that

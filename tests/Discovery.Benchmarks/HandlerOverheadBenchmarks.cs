@@ -35,11 +35,14 @@ public class HandlerOverheadBenchmarks
     private ServiceProvider _plainProvider = null!;
     private ServiceProvider _oursProvider = null!;
     private ServiceProvider _microsoftProvider = null!;
+    private ServiceProvider _floorProvider = null!;
     private HttpClient _plain = null!;
     private HttpClient _ours = null!;
     private HttpClient _microsoft = null!;
+    private HttpClient _floor = null!;
     private CachedResponseHandler _oursTerminal = null!;
     private CachedResponseHandler _microsoftTerminal = null!;
+    private CachedResponseHandler _floorTerminal = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -67,6 +70,8 @@ public class HandlerOverheadBenchmarks
                 ["Services:alpaca-prod:http:2"] = "10.0.0.3:8080",
             });
 
+        (_floorProvider, _floor, _floorTerminal) = Build(services => services.AddHttpClient("bench").AddHttpMessageHandler(() => new RewriteOnlyHandler(new Uri("http://10.0.0.1:8080/api/items?page=2"))));
+
         // Sync the resolver and warm every path; check that the requests really went where they should.
         _oursProvider.GetRequiredService<IServiceEndpointResolver>().GetSnapshotAsync(new ServiceKey("default", "alpaca-prod")).AsTask().GetAwaiter().GetResult();
         for (var i = 0; i < 10; i++)
@@ -74,10 +79,12 @@ public class HandlerOverheadBenchmarks
             Plain().GetAwaiter().GetResult();
             Ours().GetAwaiter().GetResult();
             MicrosoftServiceDiscovery().GetAwaiter().GetResult();
+            Floor().GetAwaiter().GetResult();
         }
 
         Check(_oursTerminal, "ours");
         Check(_microsoftTerminal, "Microsoft.Extensions.ServiceDiscovery");
+        Check(_floorTerminal, "floor");
     }
 
     [GlobalCleanup]
@@ -86,6 +93,7 @@ public class HandlerOverheadBenchmarks
         _plainProvider.Dispose();
         _oursProvider.Dispose();
         _microsoftProvider.Dispose();
+        _floorProvider.Dispose();
         _emulator.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
@@ -101,6 +109,10 @@ public class HandlerOverheadBenchmarks
     [BenchmarkCategory("no header")]
     public Task<HttpResponseMessage> MicrosoftServiceDiscovery() => SendAsync(_microsoft, _serviceUri, withHeader: false);
 
+    [Benchmark(Description = "floor: fixed rewrite + Host header only")]
+    [BenchmarkCategory("no header")]
+    public Task<HttpResponseMessage> Floor() => SendAsync(_floor, _serviceUri, withHeader: false);
+
     [Benchmark(Baseline = true, Description = "plain client to the pod address")]
     [BenchmarkCategory("Accept header")]
     public Task<HttpResponseMessage> PlainWithHeader() => SendAsync(_plain, _podUri, withHeader: true);
@@ -112,6 +124,10 @@ public class HandlerOverheadBenchmarks
     [Benchmark(Description = "Microsoft.Extensions.ServiceDiscovery 10.11.0")]
     [BenchmarkCategory("Accept header")]
     public Task<HttpResponseMessage> MicrosoftServiceDiscoveryWithHeader() => SendAsync(_microsoft, _serviceUri, withHeader: true);
+
+    [Benchmark(Description = "floor: fixed rewrite + Host header only")]
+    [BenchmarkCategory("Accept header")]
+    public Task<HttpResponseMessage> FloorWithHeader() => SendAsync(_floor, _serviceUri, withHeader: true);
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, Uri uri, bool withHeader)
     {
@@ -142,6 +158,47 @@ public class HandlerOverheadBenchmarks
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         var provider = services.BuildServiceProvider();
         return (provider, provider.GetRequiredService<IHttpClientFactory>().CreateClient("bench"), terminal);
+    }
+
+    /// <summary>
+    /// The least any handler that sends a Service's requests to a pod must do: point the request at the pod (one Uri built once,
+    /// no lookup, no pick, no bookkeeping), keep the original host in the Host header, and restore both afterwards.
+    /// </summary>
+    private sealed class RewriteOnlyHandler(Uri pod) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var original = request.RequestUri!;
+            request.RequestUri = pod;
+            request.Headers.Host = original.Host;
+            var sent = base.SendAsync(request, cancellationToken);
+            if (sent.IsCompleted)
+            {
+                // As the discovery handler does: no state machine when the response is already there.
+                Restore(request, original);
+                return sent;
+            }
+
+            return CompleteAsync(sent, request, original);
+        }
+
+        private static async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sent, HttpRequestMessage request, Uri original)
+        {
+            try
+            {
+                return await sent;
+            }
+            finally
+            {
+                Restore(request, original);
+            }
+        }
+
+        private static void Restore(HttpRequestMessage request, Uri original)
+        {
+            request.RequestUri = original;
+            request.Headers.Host = null;
+        }
     }
 
     /// <summary>A terminal handler that answers every request with the same 200 response, allocating nothing.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Polly;
 
 namespace Discovery.Http.Tests;
@@ -34,6 +35,40 @@ public sealed class EndToEndTests
         Assert.All(backends, b => Assert.True(b.Requests > 0, $"{b.Name} got no request"));
         Assert.All(backends, b => Assert.Equal("alpaca-prod", b.LastHost));
         Assert.StartsWith("pod-", await cluster.Provider.GetRequiredService<RoutingTests.AlpacaClient>().GetNameAsync(), StringComparison.Ordinal);
+        await DisposeAllAsync(backends);
+    }
+
+    [Fact]
+    public async Task Steady_traffic_keeps_the_services_watcher_while_requests_reuse_the_held_snapshot()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var backends = await StartBackendsAsync(1);
+        await using var cluster = await EmulatedCluster.StartAsync(s => s.AddSingleton<TimeProvider>(time), o => o.IdleTimeout = TimeSpan.FromMinutes(1));
+        cluster.ApplyService("alpaca-prod", backends);
+        var resolver = (KubernetesServiceEndpointResolver)cluster.Resolver;
+        var client = cluster.Client();
+
+        // Three times the idle timeout of steady traffic: requests hold the snapshot, yet still mark the Service in use.
+        for (var i = 0; i < 12; i++)
+        {
+            (await client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken)).EnsureSuccessStatusCode().Dispose();
+            time.Advance(TimeSpan.FromSeconds(15));
+        }
+
+        var status = Assert.Single(resolver.GetWatcherStatuses());
+        Assert.True(status.Age >= TimeSpan.FromMinutes(3), $"the watcher was restarted: age {status.Age}");
+
+        // Unused for longer than the idle timeout, the watcher stops; the held snapshot is then superseded, and the next
+        // request starts a new watcher rather than reuse it.
+        for (var i = 0; i < 12 && resolver.GetWatcherStatuses().Count > 0; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(15));
+        }
+
+        Assert.Empty(resolver.GetWatcherStatuses());
+        (await client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken)).EnsureSuccessStatusCode().Dispose();
+        Assert.Equal(13, backends[0].Requests);
+        Assert.True(Assert.Single(resolver.GetWatcherStatuses()).Age < TimeSpan.FromMinutes(1));
         await DisposeAllAsync(backends);
     }
 

@@ -60,6 +60,30 @@ public class ResolverApiTests
     }
 
     [Fact]
+    public async Task A_snapshot_is_marked_superseded_when_a_newer_one_is_published_and_when_its_watcher_stops()
+    {
+        await using var test = new TestResolver();
+        var first = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        Assert.False(first.IsSuperseded);
+
+        test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-next", ("10.1.0.62", true)));
+        await Eventually.True(() => test.Resolver.TryGetSnapshot(Alpaca, out var s) && s.UsableEndpoints.Length == 4, "the change is published");
+        Assert.True(first.IsSuperseded);
+        Assert.True(test.Resolver.TryGetSnapshot(Alpaca, out var second));
+        Assert.False(second.IsSuperseded);
+
+        // Stopped as idle: whoever still holds the last snapshot learns that it will not change any more.
+        test.Time.Advance(TimeSpan.FromMinutes(3));
+        await Eventually.True(() => test.Resolver.GetWatcherStatuses().Count == 0, "the idle watcher stops");
+        Assert.True(second.IsSuperseded);
+
+        var third = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        Assert.False(third.IsSuperseded);
+        await test.Resolver.DisposeAsync();
+        Assert.True(third.IsSuperseded);
+    }
+
+    [Fact]
     public async Task A_missing_service_watcher_is_evicted_too()
     {
         await using var test = new TestResolver();

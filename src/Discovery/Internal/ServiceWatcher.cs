@@ -195,8 +195,10 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             }
 
             _disposed = true;
-            return true;
         }
+
+        SupersedeOnStop();
+        return true;
     }
 
     public ServiceWatcherStatus GetStatus()
@@ -224,6 +226,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             _disposed = true;
         }
 
+        SupersedeOnStop();
         if (_shared is { } shared)
         {
             _shared = null;
@@ -622,7 +625,13 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private void Publish(ServiceEndpointSnapshot snapshot)
     {
         _version = snapshot.Version;
-        Volatile.Write(ref _snapshot, snapshot);
+
+        // A full fence (as in SupersedeOnStop): a publish racing with the stop either is seen by it or sees it.
+        Interlocked.Exchange(ref _snapshot, snapshot)?.MarkSuperseded();
+        if (Volatile.Read(ref _disposed))
+        {
+            snapshot.MarkSuperseded();
+        }
         if (!_synced)
         {
             _synced = true;
@@ -636,6 +645,13 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
 
         Notify(snapshot);
+    }
+
+    /// <summary>A stopped watcher publishes nothing more: whoever holds its last snapshot must look the Service up again.</summary>
+    private void SupersedeOnStop()
+    {
+        Interlocked.MemoryBarrier();
+        Volatile.Read(ref _snapshot)?.MarkSuperseded();
     }
 
     private void Notify(ServiceEndpointSnapshot snapshot)
@@ -683,6 +699,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         if (existing is not null)
         {
             return existing;
+        }
+
+        if (Volatile.Read(ref _disposed))
+        {
+            fallback.MarkSuperseded();
         }
 
         if (_context.FallbackLog.ShouldLog(Key, fallback.Source))
