@@ -13,15 +13,13 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
 {
     public const string ServiceNameLabel = "kubernetes.io/service-name";
 
-    private static readonly ImmutableDictionary<string, V1EndpointSlice> NoSlices = ImmutableDictionary<string, V1EndpointSlice>.Empty.WithComparers(StringComparer.Ordinal);
-
     private readonly WatcherContext _context;
     private readonly NamespaceWatchRegistry _registry;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
-    // The slice informer's task is the only writer of the index: readers (member builds) see whole immutable versions.
-    private readonly Dictionary<string, string> _serviceOfSlice = new(StringComparer.Ordinal);
-    private ImmutableDictionary<string, ImmutableDictionary<string, V1EndpointSlice>> _slicesByService = ImmutableDictionary<string, ImmutableDictionary<string, V1EndpointSlice>>.Empty.WithComparers(StringComparer.Ordinal);
+    // Each Service's slices, ordered by name. The slice informer's task is the only writer: readers (member builds) see
+    // whole immutable versions.
+    private ImmutableDictionary<string, ImmutableArray<EndpointSliceProjection>> _slicesByService = ImmutableDictionary<string, ImmutableArray<EndpointSliceProjection>>.Empty.WithComparers(StringComparer.Ordinal);
     // Written under the registry's lock only; read lock-free.
     private ImmutableDictionary<string, ServiceWatcher> _members = ImmutableDictionary<string, ServiceWatcher>.Empty.WithComparers(StringComparer.Ordinal);
     private long _lastContact;
@@ -79,10 +77,11 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
 
     public ValueTask DisposeAsync() => new(StopAsync());
 
-    public V1Service? FindService(string name) => Services.Objects.TryGetValue(name, out var item) ? item as V1Service : null;
+    public ServiceProjection? FindService(string name) => Services.Objects.TryGetValue(name, out var item) ? item as ServiceProjection : null;
 
-    public IEnumerable<V1EndpointSlice> SlicesOf(string name)
-        => Volatile.Read(ref _slicesByService).TryGetValue(name, out var slices) ? slices.Values : [];
+    /// <summary>The slices of Service <paramref name="name"/>, ordered by name.</summary>
+    public ImmutableArray<EndpointSliceProjection> SlicesOf(string name)
+        => Volatile.Read(ref _slicesByService).TryGetValue(name, out var slices) ? slices : [];
 
     /// <summary>Under the registry's lock.</summary>
     internal void AddMember(ServiceWatcher watcher) => Volatile.Write(ref _members, _members.SetItem(watcher.Key.Name, watcher));
@@ -118,7 +117,7 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
                 return;
             }
 
-            var (before, after) = ReindexSlice(changed);
+            var (before, after) = ReindexSlice(changed, informer.LastReplaced as EndpointSliceProjection);
             if (before is not null)
             {
                 await RebuildAsync(before, cancellationToken).ConfigureAwait(false);
@@ -188,26 +187,25 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
 
     private void ReindexSlices()
     {
-        _serviceOfSlice.Clear();
-        var builders = new Dictionary<string, ImmutableDictionary<string, V1EndpointSlice>.Builder>(StringComparer.Ordinal);
-        foreach (var (name, item) in Slices.Objects)
+        var lists = new Dictionary<string, List<EndpointSliceProjection>>(StringComparer.Ordinal);
+        foreach (var item in Slices.Objects.Values)
         {
-            if (item is V1EndpointSlice slice && ServiceOf(slice) is { } service)
+            if (item is EndpointSliceProjection { ServiceName: { } service } slice)
             {
-                _serviceOfSlice[name] = service;
-                if (!builders.TryGetValue(service, out var builder))
+                if (!lists.TryGetValue(service, out var list))
                 {
-                    builders[service] = builder = NoSlices.ToBuilder();
+                    lists[service] = list = [];
                 }
 
-                builder[name] = slice;
+                list.Add(slice);
             }
         }
 
-        var index = ImmutableDictionary.CreateBuilder<string, ImmutableDictionary<string, V1EndpointSlice>>(StringComparer.Ordinal);
-        foreach (var (service, builder) in builders)
+        var index = ImmutableDictionary.CreateBuilder<string, ImmutableArray<EndpointSliceProjection>>(StringComparer.Ordinal);
+        foreach (var (service, list) in lists)
         {
-            index[service] = builder.ToImmutable();
+            list.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+            index[service] = [.. list];
         }
 
         // One swap: every Service goes from its old complete set to its new complete set.
@@ -215,31 +213,47 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         _slicesIndexed = true;
     }
 
-    private (string? Before, string? After) ReindexSlice(string name)
+    private (string? Before, string? After) ReindexSlice(string name, EndpointSliceProjection? replaced)
     {
-        _serviceOfSlice.TryGetValue(name, out var before);
-        var after = Slices.Objects.TryGetValue(name, out var item) && item is V1EndpointSlice slice ? ServiceOf(slice) : null;
+        var before = replaced?.ServiceName;
+        var current = Slices.Objects.TryGetValue(name, out var item) ? item as EndpointSliceProjection : null;
+        var after = current?.ServiceName;
         var index = _slicesByService;
         if (before is not null && index.TryGetValue(before, out var old))
         {
-            var remaining = old.Remove(name);
+            var remaining = old.RemoveAll(s => string.Equals(s.Name, name, StringComparison.Ordinal));
             index = remaining.IsEmpty ? index.Remove(before) : index.SetItem(before, remaining);
-            _serviceOfSlice.Remove(name);
         }
 
         if (after is not null)
         {
-            var slices = index.TryGetValue(after, out var existing) ? existing : NoSlices;
-            index = index.SetItem(after, slices.SetItem(name, (V1EndpointSlice)item!));
-            _serviceOfSlice[name] = after;
+            var slices = index.TryGetValue(after, out var existing) ? existing : [];
+            index = index.SetItem(after, WithSlice(slices, current!));
         }
 
         Volatile.Write(ref _slicesByService, index);
         return (before, after);
     }
 
-    private static string? ServiceOf(V1EndpointSlice slice)
-        => slice.Metadata?.Labels is { } labels && labels.TryGetValue(ServiceNameLabel, out var service) && !string.IsNullOrEmpty(service) ? service : null;
+    /// <summary><paramref name="slices"/> (ordered by name) with <paramref name="slice"/> added, or replacing the one of its name.</summary>
+    private static ImmutableArray<EndpointSliceProjection> WithSlice(ImmutableArray<EndpointSliceProjection> slices, EndpointSliceProjection slice)
+    {
+        for (var i = 0; i < slices.Length; i++)
+        {
+            var order = string.CompareOrdinal(slices[i].Name, slice.Name);
+            if (order == 0)
+            {
+                return slices.SetItem(i, slice);
+            }
+
+            if (order > 0)
+            {
+                return slices.Insert(i, slice);
+            }
+        }
+
+        return slices.Add(slice);
+    }
 
     private async Task RebuildAllAsync(CancellationToken cancellationToken)
     {

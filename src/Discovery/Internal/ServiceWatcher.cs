@@ -17,7 +17,6 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
     private readonly List<Task> _loops = [];
-    private readonly EndpointInterner _interner = new();
     private readonly RejectionLog _rejections;
     private ResourceInformer? _serviceInformer;
     private ResourceInformer? _endpointInformer;
@@ -258,11 +257,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     async ValueTask IResourceInformerOwner.OnChangedAsync(ResourceInformer informer, CancellationToken cancellationToken)
     {
-        if (ReferenceEquals(informer, _serviceInformer) && FindService() is { } service && !IsExternalName(service))
+        if (ReferenceEquals(informer, _serviceInformer) && FindService() is { } service && !service.Info.IsExternalName)
         {
             // The endpoint watch starts only once the Service exists: a host that names no Service costs one watch.
             var resource = _context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices;
-            if (service.Spec?.Selector is not { Count: > 0 } && resource == WatchedResource.EndpointSlices && _endpointInformer is null)
+            if (!service.Info.HasSelector && resource == WatchedResource.EndpointSlices && _endpointInformer is null)
             {
                 // A selectorless Service's hand-made Endpoints reach slices only through the mirroring controller,
                 // which not every cluster runs: read the Endpoints too and use them when no slice exists. Started
@@ -404,17 +403,22 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
     }
 
-    private V1Service? FindService()
+    private ServiceProjection? FindService()
     {
         if (_serviceInformer is null)
         {
             return null;
         }
 
-        return _serviceInformer.Objects.TryGetValue(Key.Name, out var item) ? item as V1Service : null;
+        return _serviceInformer.Objects.TryGetValue(Key.Name, out var item) ? item as ServiceProjection : null;
     }
 
-    private static bool IsExternalName(V1Service service) => string.Equals(service.Spec?.Type, "ExternalName", StringComparison.Ordinal);
+    /// <summary>
+    /// <paramref name="endpoints"/> with unchanged members replaced by the published snapshot's instances (state that
+    /// callers key on the instance, such as passive health and in-flight counts, survives unrelated changes to the set).
+    /// </summary>
+    private ImmutableArray<ServiceEndpoint> Intern(ImmutableArray<ServiceEndpoint> endpoints)
+        => EndpointInterner.Reuse(Current?.Endpoints ?? [], endpoints);
 
     private async Task RebuildInBackgroundAsync()
     {
@@ -478,7 +482,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             }
 
             var pods = KubernetesObjectConverter.FromPods(endpointInformer.Objects.Values.OfType<V1Pod>(), _rejections);
-            return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, _interner.Intern(pods), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, Intern(pods), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (_serviceInformer is not { HasSynced: true } serviceInformer)
@@ -493,14 +497,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return new ServiceEndpointSnapshot(Key, false, null, sourceKind, [], _version + 1, serviceInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
-        var info = KubernetesObjectConverter.ToServiceInfo(service, _rejections);
+        _rejections.Report(service.Issues);
+        var info = service.Info;
         if (info.IsExternalName)
         {
             var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
             ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
                 ? []
                 : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
-            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, _interner.Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (endpointInformer is not { HasSynced: true })
@@ -518,7 +523,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         else
         {
             source = EndpointSourceKind.EndpointSlices;
-            endpoints = KubernetesObjectConverter.FromSlices(endpointInformer.Objects.Values.OfType<V1EndpointSlice>(), _rejections);
+            endpoints = KubernetesObjectConverter.Merge(endpointInformer.Objects.Values.OfType<EndpointSliceProjection>().OrderBy(s => s.Name, StringComparer.Ordinal), _rejections);
             if (_mirrorInformer is { } mirror && !_mirrorFailed)
             {
                 if (!mirror.HasSynced)
@@ -535,7 +540,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
 
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
-        return new ServiceEndpointSnapshot(Key, true, info, source, _interner.Intern(endpoints), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+        return new ServiceEndpointSnapshot(Key, true, info, source, Intern(endpoints), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
     }
 
     private async ValueTask<ServiceEndpointSnapshot?> BuildSharedAsync(NamespaceWatch shared, CancellationToken cancellationToken)
@@ -553,14 +558,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return new ServiceEndpointSnapshot(Key, false, null, EndpointSourceKind.EndpointSlices, [], _version + 1, shared.Services.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
-        var info = KubernetesObjectConverter.ToServiceInfo(service, _rejections);
+        _rejections.Report(service.Issues);
+        var info = service.Info;
         if (info.IsExternalName)
         {
             var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
             ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
                 ? []
                 : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
-            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, _interner.Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (!info.HasSelector)
@@ -581,9 +587,9 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return null;
         }
 
-        var endpoints = KubernetesObjectConverter.FromSlices(shared.SlicesOf(Key.Name), _rejections);
+        var endpoints = KubernetesObjectConverter.Merge(shared.SlicesOf(Key.Name), _rejections);
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
-        return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.EndpointSlices, _interner.Intern(endpoints), _version + 1, shared.Slices.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+        return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.EndpointSlices, Intern(endpoints), _version + 1, shared.Slices.ResourceVersion, now, options.IncludeNotReadyEndpoints);
     }
 
     private async ValueTask<ImmutableArray<ServiceEndpoint>> ApplyAddressModeAsync(KubernetesServiceInfo info, ImmutableArray<ServiceEndpoint> pods, CancellationToken cancellationToken)
