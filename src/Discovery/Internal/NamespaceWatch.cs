@@ -27,6 +27,9 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
     private volatile Exception? _lastError;
     private Task? _stopped;
     private volatile bool _slicesIndexed;
+    // Bit 1: the Services' first list was applied; bit 2: the slices' first list was indexed. Set with Interlocked.Or,
+    // so that exactly one of the two informer tasks sees both and reports the sync.
+    private int _syncedParts;
 
     public NamespaceWatch(string ns, WatcherContext context, NamespaceWatchRegistry registry)
     {
@@ -114,6 +117,7 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
             {
                 ReindexSlices();
                 await RebuildAllAsync(cancellationToken).ConfigureAwait(false);
+                await OnPartSyncedAsync(2, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -134,10 +138,21 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         if (changed is null)
         {
             await RebuildAllAsync(cancellationToken).ConfigureAwait(false);
+            await OnPartSyncedAsync(1, cancellationToken).ConfigureAwait(false);
         }
         else
         {
             await RebuildAsync(changed, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Once both informers have their first list: the registry moves the namespace's per-Service watchers here (<see cref="WatchScope.Auto"/>).</summary>
+    private async ValueTask OnPartSyncedAsync(int part, CancellationToken cancellationToken)
+    {
+        var before = Interlocked.Or(ref _syncedParts, part);
+        if (before != 3 && (before | part) == 3)
+        {
+            await _registry.MoveWaitingAsync(this, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -274,6 +289,11 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
     private readonly Dictionary<string, NamespaceWatch> _watches = new(StringComparer.Ordinal);
     // Namespaces whose EndpointSlices are not served or not permitted: their Services are watched per Service.
     private readonly HashSet<string> _perService = new(StringComparer.Ordinal);
+    // WatchScope.Auto: the per-Service watchers of each namespace, counted against the threshold while the namespace has
+    // no namespace watch, and moved onto it once it has synced.
+    private readonly Dictionary<string, HashSet<ServiceWatcher>> _waiting = new(StringComparer.Ordinal);
+    private readonly bool _auto = context.Options.WatchScope == WatchScope.Auto;
+    private readonly int _threshold = context.Options.NamespaceWatchThreshold;
     private readonly List<Task> _stopping = [];
     private bool _disposed;
 
@@ -288,7 +308,11 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
         }
     }
 
-    /// <summary>Adds <paramref name="watcher"/> to its namespace's watch (starting it), or returns null when the namespace is watched per Service.</summary>
+    /// <summary>
+    /// Adds <paramref name="watcher"/> to its namespace's watch (starting it), or returns null when the namespace is watched
+    /// per Service. With <see cref="WatchScope.Auto"/>, a namespace gets its watch only when a watcher would be one more
+    /// than the threshold; until then each is counted and watched per Service.
+    /// </summary>
     public NamespaceWatch? Join(ServiceWatcher watcher)
     {
         lock (_lock)
@@ -302,6 +326,22 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
             var started = false;
             if (!_watches.TryGetValue(ns, out var watch))
             {
+                if (_auto)
+                {
+                    if (!_waiting.TryGetValue(ns, out var waiting))
+                    {
+                        _waiting[ns] = waiting = [];
+                    }
+
+                    if (waiting.Count < _threshold)
+                    {
+                        waiting.Add(watcher);
+                        return null;
+                    }
+
+                    DiscoveryLog.NamespaceWatchStarting(context.Logger, ns, _threshold);
+                }
+
                 watch = new NamespaceWatch(ns, context, this);
                 _watches[ns] = watch;
                 started = true;
@@ -331,6 +371,49 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
         }
     }
 
+    /// <summary>A per-Service watcher stopped: it no longer counts towards its namespace's threshold.</summary>
+    public void Forget(ServiceWatcher watcher)
+    {
+        lock (_lock)
+        {
+            if (_waiting.TryGetValue(watcher.Key.Namespace, out var waiting) && waiting.Remove(watcher) && waiting.Count == 0)
+            {
+                _waiting.Remove(watcher.Key.Namespace);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="watch"/> has synced: the per-Service watchers of its namespace that it can serve move onto it (each
+    /// keeps its published snapshot until it has built from the namespace watch, then stops its own watches).
+    /// </summary>
+    public async ValueTask MoveWaitingAsync(NamespaceWatch watch, CancellationToken cancellationToken)
+    {
+        var moved = new List<ServiceWatcher>();
+        lock (_lock)
+        {
+            if (_disposed || !_watches.TryGetValue(watch.Namespace, out var current) || !ReferenceEquals(current, watch)
+                || !_waiting.Remove(watch.Namespace, out var waiting))
+            {
+                return;
+            }
+
+            foreach (var watcher in waiting)
+            {
+                if (watcher.TryMoveToShared(watch))
+                {
+                    watch.AddMember(watcher);
+                    moved.Add(watcher);
+                }
+            }
+        }
+
+        foreach (var watcher in moved)
+        {
+            await watcher.CompleteMoveToSharedAsync(watch, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The namespace's slices cannot be watched: every member goes back to per-Service watching, and so do later ones.</summary>
     public void Degrade(NamespaceWatch watch)
     {
@@ -338,6 +421,7 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
         lock (_lock)
         {
             _perService.Add(watch.Namespace);
+            _waiting.Remove(watch.Namespace);
             if (_watches.TryGetValue(watch.Namespace, out var current) && ReferenceEquals(current, watch))
             {
                 _watches.Remove(watch.Namespace);

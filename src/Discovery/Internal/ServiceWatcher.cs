@@ -13,6 +13,10 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly WatcherContext _context;
     private readonly string? _podSelector;
     private readonly CancellationTokenSource _stopping = new();
+    // Stops this watcher's own informers (linked to _stopping): replaced when they stop because the watcher moved onto a
+    // namespace watch (WatchScope.Auto). The replaced ones are disposed with the watcher.
+    private CancellationTokenSource _own;
+    private readonly List<CancellationTokenSource> _ownStopped = [];
     private readonly SemaphoreSlim _buildLock = new(1, 1);
     private readonly TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
@@ -43,6 +47,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     public ServiceWatcher(ServiceKey key, WatcherContext context, string? podSelector, bool pinned, NamespaceWatchRegistry? registry = null)
     {
         _registry = registry;
+        _own = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         Key = key;
         _context = context;
         _podSelector = podSelector;
@@ -228,6 +233,10 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             _shared = null;
             _registry!.Leave(shared, this);
         }
+        else
+        {
+            _registry?.Forget(this);
+        }
 
         if (_stopping.IsCancellationRequested)
         {
@@ -252,11 +261,26 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
         _context.Metrics.ActiveWatchers.Add(-1);
         DiscoveryLog.WatcherStopped(_context.Logger, Key.Namespace, Key.Name, "stopped");
+        lock (_gate)
+        {
+            _own.Dispose();
+            foreach (var stopped in _ownStopped)
+            {
+                stopped.Dispose();
+            }
+        }
+
         _stopping.Dispose();
     }
 
     async ValueTask IResourceInformerOwner.OnChangedAsync(ResourceInformer informer, CancellationToken cancellationToken)
     {
+        if (!IsOwn(informer))
+        {
+            // An informer stopped when the watcher moved onto a namespace watch, delivering its last change.
+            return;
+        }
+
         if (ReferenceEquals(informer, _serviceInformer) && FindService() is { } service && !service.Info.IsExternalName)
         {
             // The endpoint watch starts only once the Service exists: a host that names no Service costs one watch.
@@ -283,6 +307,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     void IResourceInformerOwner.OnFailure(ResourceInformer informer, Exception error)
     {
+        if (!IsOwn(informer))
+        {
+            return;
+        }
+
         if (ReferenceEquals(informer, _mirrorInformer))
         {
             // The mirror is a best effort: its failure must not hold back the slices.
@@ -340,6 +369,54 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     /// <summary>Called by the registry, under its lock, when this watcher joins a namespace watch.</summary>
     internal void AttachShared(NamespaceWatch watch) => _shared = watch;
 
+    /// <summary>
+    /// Called by the registry, under its lock, when the namespace watch of this per-Service watcher's namespace has synced
+    /// (<see cref="WatchScope.Auto"/>): whether the watcher can be served by it and now builds from it. Services the
+    /// namespace watch does not serve (pod selectors, selectorless Services, Endpoints as the source) stay per Service.
+    /// </summary>
+    internal bool TryMoveToShared(NamespaceWatch watch)
+    {
+        lock (_gate)
+        {
+            if (_disposed || _shared is not null || _podSelector is not null || _mirrorInformer is not null
+                || _endpointInformer?.Query.Resource is WatchedResource.Endpoints || Current?.ServiceInfo is { HasSelector: false })
+            {
+                return false;
+            }
+
+            _shared = watch;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Completes <see cref="TryMoveToShared"/>: builds from the namespace watch (publishing only if that differs from the
+    /// snapshot published so far, which readers keep seeing throughout), then stops this watcher's own informers.
+    /// </summary>
+    internal async Task CompleteMoveToSharedAsync(NamespaceWatch watch, CancellationToken cancellationToken)
+    {
+        DiscoveryLog.MovedToNamespaceWatch(_context.Logger, Key.Namespace, Key.Name);
+        await RebuildSharedAsync(cancellationToken).ConfigureAwait(false);
+        CancellationTokenSource stopped;
+        lock (_gate)
+        {
+            if (_disposed || !ReferenceEquals(_shared, watch))
+            {
+                // Sent back meanwhile (a selectorless Service, or the namespace's slices refused): the own informers stay.
+                return;
+            }
+
+            stopped = _own;
+            _own = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            _ownStopped.Add(stopped);
+            _serviceInformer = null;
+            _endpointInformer = null;
+            _mirrorInformer = null;
+        }
+
+        await stopped.CancelAsync().ConfigureAwait(false);
+    }
+
     /// <summary>A list or watch of the namespace watch failed: as for this watcher's own informers (faults before the first sync).</summary>
     internal void OnSharedFailure(ResourceQuery query, Exception error)
     {
@@ -391,17 +468,20 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     {
         lock (_gate)
         {
-            if (slot is not null || _disposed)
+            if (slot is not null || _disposed || _shared is not null)
             {
                 return;
             }
 
             var informer = new ResourceInformer(query, Key, _context, this);
             slot = informer;
-            var token = _stopping.Token;
+            var token = _own.Token;
             _loops.Add(Task.Run(() => informer.RunAsync(token), CancellationToken.None));
         }
     }
+
+    private bool IsOwn(ResourceInformer informer)
+        => ReferenceEquals(informer, _serviceInformer) || ReferenceEquals(informer, _endpointInformer) || ReferenceEquals(informer, _mirrorInformer);
 
     private ServiceProjection? FindService()
     {

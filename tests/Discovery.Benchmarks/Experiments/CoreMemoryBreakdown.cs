@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Discovery.Internal;
 using k8s;
 using k8s.Models;
@@ -39,23 +38,29 @@ internal static class CoreMemoryBreakdown
 
         Row("typed Services, trimmed", ref baseline);
 
-        var interners = new EndpointInterner[size];
-        var snapshots = new ServiceEndpointSnapshot[size];
+        // What the informers hold now: projections (EndpointSlices: their ServiceEndpoints; Services: their info), and the
+        // snapshots built from them, which share the projections' endpoint instances and arrays.
+        var pool = new StringPool();
+        var sliceProjections = slices.Select(s => KubernetesObjectConverter.ProjectSlice(s, null, pool)).ToArray();
+        Row("EndpointSlice projections (10 ServiceEndpoint each)", ref baseline);
+        var serviceProjections = services.Select(s => KubernetesObjectConverter.ProjectService(s, pool)).ToArray();
+        Row("Service projections (KubernetesServiceInfo)", ref baseline);
         var now = DateTimeOffset.UtcNow;
+        var snapshots = new ServiceEndpointSnapshot[size];
         for (var i = 0; i < size; i++)
         {
-            interners[i] = new EndpointInterner();
-            var info = KubernetesObjectConverter.ToServiceInfo(services[i]);
-            var endpoints = interners[i].Intern(KubernetesObjectConverter.FromSlices([slices[i]]));
-            snapshots[i] = new ServiceEndpointSnapshot(new ServiceKey(EmulatorHost.Namespace, services[i].Metadata.Name), true, info, EndpointSourceKind.EndpointSlices, endpoints, 1, "1", now);
+            var endpoints = EndpointInterner.Reuse([], KubernetesObjectConverter.Merge([sliceProjections[i]]));
+            snapshots[i] = new ServiceEndpointSnapshot(new ServiceKey(EmulatorHost.Namespace, services[i].Metadata.Name), true, serviceProjections[i].Info, EndpointSourceKind.EndpointSlices, endpoints, 1, "1", now);
         }
 
-        Row("snapshots (ServiceInfo, 10 ServiceEndpoint) + interner", ref baseline);
+        Row("snapshots built from the projections (shared endpoints)", ref baseline);
         GC.KeepAlive(slices);
         GC.KeepAlive(services);
+        GC.KeepAlive(sliceProjections);
+        GC.KeepAlive(serviceProjections);
         GC.KeepAlive(snapshots);
-        GC.KeepAlive(interners);
         report.Note("Each row: GC.GetTotalMemory delta (forced full compacting collections) after creating that layer while holding the ones above it.");
+        report.Note("Before the projections, the informers held the trimmed typed objects (first three rows) and each snapshot its own ServiceEndpoints; now they hold the projections, and snapshots share their endpoints. The rest of a Service's cost in core-scale is its watcher, the informers' dictionaries and the namespace index.");
         return report;
 
         void Row(string layer, ref long before)
