@@ -14,7 +14,8 @@ internal sealed class RejectionLog(ILogger logger, ServiceKey service)
     private const int MaxRemembered = 4096;
 
     private readonly object _gate = new();
-    private readonly HashSet<(string Kind, string? Namespace, string? Name, string? ResourceVersion)> _logged = [];
+    // Created with the first line: most watchers never skip anything, and a namespace watch has thousands of them.
+    private HashSet<(string Kind, string? Namespace, string? Name, string? ResourceVersion)>? _logged;
 
     /// <summary>A whole object was not used.</summary>
     public void ObjectSkipped(string kind, V1ObjectMeta? metadata, string reason, bool unexpected = true)
@@ -80,6 +81,7 @@ internal sealed class RejectionLog(ILogger logger, ServiceKey service)
     {
         lock (_gate)
         {
+            _logged ??= [];
             if (_logged.Count >= MaxRemembered)
             {
                 _logged.Clear();

@@ -13,10 +13,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly WatcherContext _context;
     private readonly string? _podSelector;
     private readonly CancellationTokenSource _stopping = new();
-    // Stops this watcher's own informers (linked to _stopping): replaced when they stop because the watcher moved onto a
-    // namespace watch (WatchScope.Auto). The replaced ones are disposed with the watcher.
-    private CancellationTokenSource _own;
-    private readonly List<CancellationTokenSource> _ownStopped = [];
+    // Stops this watcher's own informers (linked to _stopping; created with the first of them, so a watcher that only ever
+    // builds from a namespace watch has none). Replaced when they stop because the watcher moved onto a namespace watch
+    // (WatchScope.Auto); the replaced ones are disposed with the watcher.
+    private CancellationTokenSource? _own;
+    private List<CancellationTokenSource>? _ownStopped;
     private readonly SemaphoreSlim _buildLock = new(1, 1);
     private readonly TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
@@ -47,7 +48,6 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     public ServiceWatcher(ServiceKey key, WatcherContext context, string? podSelector, bool pinned, NamespaceWatchRegistry? registry = null)
     {
         _registry = registry;
-        _own = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         Key = key;
         _context = context;
         _podSelector = podSelector;
@@ -263,8 +263,8 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         DiscoveryLog.WatcherStopped(_context.Logger, Key.Namespace, Key.Name, "stopped");
         lock (_gate)
         {
-            _own.Dispose();
-            foreach (var stopped in _ownStopped)
+            _own?.Dispose();
+            foreach (var stopped in _ownStopped ?? [])
             {
                 stopped.Dispose();
             }
@@ -397,7 +397,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     {
         DiscoveryLog.MovedToNamespaceWatch(_context.Logger, Key.Namespace, Key.Name);
         await RebuildSharedAsync(cancellationToken).ConfigureAwait(false);
-        CancellationTokenSource stopped;
+        CancellationTokenSource? stopped;
         lock (_gate)
         {
             if (_disposed || !ReferenceEquals(_shared, watch))
@@ -407,14 +407,30 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             }
 
             stopped = _own;
-            _own = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            _ownStopped.Add(stopped);
+            _own = null;
+            if (stopped is not null)
+            {
+                (_ownStopped ??= []).Add(stopped);
+            }
+
             _serviceInformer = null;
             _endpointInformer = null;
             _mirrorInformer = null;
         }
 
-        await stopped.CancelAsync().ConfigureAwait(false);
+        if (stopped is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await stopped.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The watcher was stopped meanwhile: cancelling its stop token already cancelled these informers.
+        }
     }
 
     /// <summary>A list or watch of the namespace watch failed: as for this watcher's own informers (faults before the first sync).</summary>
@@ -475,6 +491,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
             var informer = new ResourceInformer(query, Key, _context, this);
             slot = informer;
+            _own ??= CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             var token = _own.Token;
             _loops.Add(Task.Run(() => informer.RunAsync(token), CancellationToken.None));
         }

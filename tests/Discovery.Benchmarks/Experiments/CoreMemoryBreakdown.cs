@@ -1,6 +1,7 @@
 using Discovery.Internal;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Discovery.Benchmarks.Experiments;
 
@@ -54,8 +55,12 @@ internal static class CoreMemoryBreakdown
         }
 
         Row("snapshots built from the projections (shared endpoints)", ref baseline);
+        var context = new WatcherContext(new KubernetesDiscoveryOptions(), () => throw new InvalidOperationException("not used"), TimeProvider.System, NullLogger.Instance, new DiscoveryMetrics(null, () => []), isInCluster: true, "default");
+        var watchers = Enumerable.Range(0, size).Select(i => new ServiceWatcher(new ServiceKey(EmulatorHost.Namespace, EmulatorHost.ServiceName(i)), context, null, pinned: false)).ToArray();
+        Row("ServiceWatcher objects (not started; with their Service names)", ref baseline);
         GC.KeepAlive(slices);
         GC.KeepAlive(services);
+        GC.KeepAlive(watchers);
         GC.KeepAlive(sliceProjections);
         GC.KeepAlive(serviceProjections);
         GC.KeepAlive(snapshots);
