@@ -1,4 +1,5 @@
 using Discovery.Internal;
+using Discovery.Testing;
 using Discovery.Tests.Infrastructure;
 
 namespace Discovery.Tests;
@@ -39,14 +40,15 @@ public class AutoWatchScopeTests
     {
         await using var test = Auto(threshold: 3);
         SeedNumbered(test.Api, 4);
-        var seen = new List<ServiceEndpointSnapshot>();
-        using var subscription = test.Resolver.Subscribe(Numbered(0), s => { lock (seen) { seen.Add(s); } });
-
         var first = new List<ServiceEndpointSnapshot>();
         for (var i = 0; i < 3; i++)
         {
             first.Add(await test.Resolver.GetSnapshotAsync(Numbered(i), Token));
         }
+
+        // Subscribed after the first snapshot: it sees every publish from here on (a subscription does not replay).
+        var seen = new List<ServiceEndpointSnapshot>();
+        using var subscription = test.Resolver.Subscribe(Numbered(0), s => { lock (seen) { seen.Add(s); } });
 
         await Eventually.True(() => test.Api.ActiveWatchCount == 6, "three Services are watched on their own (two watches each)");
         Assert.Equal(0, test.Resolver.NamespaceWatchCount);
@@ -69,7 +71,7 @@ public class AutoWatchScopeTests
 
         lock (seen)
         {
-            Assert.Same(first[0], Assert.Single(seen));
+            Assert.Empty(seen);
         }
 
         // Changes now come through the namespace watch.
@@ -82,8 +84,7 @@ public class AutoWatchScopeTests
         Assert.Same(first[0].Endpoints.Single(e => e.Address == "10.2.0.1"), changed.UsableEndpoints.Single());
         lock (seen)
         {
-            Assert.Equal(2, seen.Count);
-            Assert.All(seen, s => Assert.True(s.HasUsableEndpoints));
+            Assert.Same(changed, Assert.Single(seen));
         }
     }
 
@@ -120,5 +121,39 @@ public class AutoWatchScopeTests
 
         Assert.Equal(0, test.Resolver.NamespaceWatchCount);
         Assert.False(Assert.Single(test.Resolver.Watchers).IsShared);
+    }
+
+    [Fact]
+    public async Task Through_the_stock_client_readers_see_no_gap_while_services_move_onto_the_namespace_watch()
+    {
+        await using var harness = await EmulatorHarness.StartAsync(o => o.NamespaceWatchThreshold = 2);
+        for (var i = 0; i < 5; i++)
+        {
+            harness.Emulator.Apply(EmulatorObjects.Service("demo", $"svc-{i:D3}", EmulatorObjects.ServicePort(80, "http", 8080)));
+            harness.Emulator.Apply(EmulatorObjects.EndpointSlice("demo", $"svc-{i:D3}", $"svc-{i:D3}-a", 8080, "http", [$"10.2.0.{i + 1}"]));
+        }
+
+        var first = await harness.Resolver.GetSnapshotAsync(Numbered(0), Token);
+        var second = await harness.Resolver.GetSnapshotAsync(Numbered(1), Token);
+        await harness.Emulator.WaitForOpenWatchesAsync(4, Token);
+        await using var sampler0 = new SnapshotSampler(harness.Resolver, Numbered(0), ["10.2.0.1"]);
+        await using var sampler1 = new SnapshotSampler(harness.Resolver, Numbered(1), ["10.2.0.2"]);
+
+        var rest = await Task.WhenAll(Enumerable.Range(2, 3).Select(i => harness.Resolver.GetSnapshotAsync(Numbered(i), Token).AsTask()));
+        await Eventually.True(
+            () => harness.Resolver.Watchers.All(w => w.IsShared) && harness.Emulator.OpenWatchCount == 2,
+            "every Service builds from the namespace watch and only its two watches stay open");
+
+        await sampler0.AssertNoViolationsAsync();
+        await sampler1.AssertNoViolationsAsync();
+        Assert.True(harness.Resolver.TryGetSnapshot(Numbered(0), out var now0));
+        Assert.Same(first, now0);
+        Assert.True(harness.Resolver.TryGetSnapshot(Numbered(1), out var now1));
+        Assert.Same(second, now1);
+        Assert.Equal(["10.2.0.3", "10.2.0.4", "10.2.0.5"], rest.Select(s => s.UsableEndpoints.Single().Address));
+        Assert.Equal(1, harness.Lists("endpointslices") - 2);
+
+        harness.Emulator.SetEndpointConditions("demo", "svc-000-a", "10.2.0.1", ready: false, serving: false, terminating: false);
+        await Eventually.True(() => harness.Resolver.TryGetSnapshot(Numbered(0), out var s) && !s.HasUsableEndpoints, "the change arrives through the namespace watch");
     }
 }
