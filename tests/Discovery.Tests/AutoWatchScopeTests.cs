@@ -82,6 +82,8 @@ public class AutoWatchScopeTests
         Assert.True(test.Resolver.TryGetSnapshot(Numbered(0), out var changed));
         Assert.Equal(first[0].Version + 1, changed.Version);
         Assert.Same(first[0].Endpoints.Single(e => e.Address == "10.2.0.1"), changed.UsableEndpoints.Single());
+        // Subscribers are notified right after the swap that TryGetSnapshot already sees.
+        await Eventually.True(() => { lock (seen) { return seen.Count > 0; } }, "the subscriber is notified");
         lock (seen)
         {
             Assert.Same(changed, Assert.Single(seen));
@@ -91,17 +93,23 @@ public class AutoWatchScopeTests
     [Fact]
     public async Task Services_the_namespace_watch_cannot_serve_stay_on_their_own_watches()
     {
-        await using var test = Auto(threshold: 1);
+        await using var test = Auto(threshold: 2);
         var externalDb = await test.Resolver.GetSnapshotAsync(TestResolver.Key("external-db"), Token);
+        var docs = await test.Resolver.GetSnapshotAsync(TestResolver.Key("docs"), Token);
         Assert.Equal(EndpointSourceKind.Endpoints, externalDb.Source);
+        Assert.Equal(EndpointSourceKind.ExternalName, docs.Source);
 
         var alpaca = await test.Resolver.GetSnapshotAsync(TestResolver.Key("alpaca-prod"), Token);
-        await Eventually.True(() => test.Resolver.NamespaceWatchCount == 1 && test.Resolver.Watchers.Single(w => w.Key.Name == "alpaca-prod").IsShared, "alpaca-prod joins the namespace watch");
+        await Eventually.True(
+            () => test.Resolver.NamespaceWatchCount == 1 && test.Resolver.Watchers.Where(w => w.Key.Name != "external-db").All(w => w.IsShared),
+            "alpaca-prod joins the namespace watch and the ExternalName Service moves onto it");
 
         // The selectorless Service needs its Endpoints mirror, which the namespace watch does not hold.
         Assert.False(test.Resolver.Watchers.Single(w => w.Key.Name == "external-db").IsShared);
         Assert.True(test.Resolver.TryGetSnapshot(TestResolver.Key("external-db"), out var stillOwn));
         Assert.Same(externalDb, stillOwn);
+        Assert.True(test.Resolver.TryGetSnapshot(TestResolver.Key("docs"), out var docsNow));
+        Assert.Same(docs, docsNow);
         Assert.True(alpaca.HasUsableEndpoints);
     }
 

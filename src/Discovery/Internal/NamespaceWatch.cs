@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using k8s.Models;
 
 namespace Discovery.Internal;
 

@@ -356,7 +356,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     ResourceQuery? IResourceInformerOwner.GetFallback(ResourceInformer informer, KubernetesStatusException error)
     {
-        if (informer.Query.Resource != WatchedResource.EndpointSlices || !_context.Options.FallbackToEndpoints || !(error.IsForbidden || error.IsNotFound))
+        if (!IsOwn(informer) || informer.Query.Resource != WatchedResource.EndpointSlices || !_context.Options.FallbackToEndpoints || !(error.IsForbidden || error.IsNotFound))
         {
             return null;
         }
@@ -379,7 +379,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         lock (_gate)
         {
             if (_disposed || _shared is not null || _podSelector is not null || _mirrorInformer is not null
-                || _endpointInformer?.Query.Resource is WatchedResource.Endpoints || Current?.ServiceInfo is { HasSelector: false })
+                || _endpointInformer?.Query.Resource is WatchedResource.Endpoints || Current?.ServiceInfo is { HasSelector: false, IsExternalName: false })
             {
                 return false;
             }
