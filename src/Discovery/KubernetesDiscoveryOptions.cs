@@ -25,12 +25,20 @@ public sealed class KubernetesDiscoveryOptions
     public bool FallbackToEndpoints { get; set; } = true;
 
     /// <summary>
-    /// Whether each Service is watched on its own (<see cref="WatchScope.Service"/>, the default) or every Service in use in
-    /// a namespace shares one Service watch and one EndpointSlice watch (<see cref="WatchScope.Namespace"/>): far fewer
-    /// streams and less memory when many Services of a namespace are used, at the cost of holding every Service and
-    /// EndpointSlice of those namespaces in memory.
+    /// Whether each Service is watched on its own (<see cref="WatchScope.Service"/>), every Service in use in a namespace
+    /// shares one Service watch and one EndpointSlice watch (<see cref="WatchScope.Namespace"/>): far fewer streams and
+    /// less memory when many Services of a namespace are used, at the cost of holding every Service and EndpointSlice of
+    /// those namespaces in memory; or the first until a namespace has more than <see cref="NamespaceWatchThreshold"/>
+    /// Services in use, then the second for that namespace (<see cref="WatchScope.Auto"/>, the default).
     /// </summary>
-    public WatchScope WatchScope { get; set; } = WatchScope.Service;
+    public WatchScope WatchScope { get; set; } = WatchScope.Auto;
+
+    /// <summary>
+    /// With <see cref="WatchScope.Auto"/>: how many Services of one namespace may be watched per Service; when one more
+    /// is used, the namespace moves onto a shared namespace watch. Default 20.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int NamespaceWatchThreshold { get; set; } = 20;
 
     /// <summary>Which address of each endpoint to connect to. Default <see cref="AddressMode.Auto"/>.</summary>
     public AddressMode AddressMode { get; set; } = AddressMode.Auto;

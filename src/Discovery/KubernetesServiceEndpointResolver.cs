@@ -66,7 +66,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         _context = new WatcherContext(options, apiFactory, clock, logger, _metrics, isInCluster, DefaultNamespace);
         _allowedNamespaces = new HashSet<string>(options.AllowedNamespaces.Select(n => n.Trim().ToLowerInvariant()), StringComparer.Ordinal);
         _ownedClient = ownedClient;
-        _namespaceWatches = options.WatchScope == WatchScope.Namespace ? new NamespaceWatchRegistry(_context) : null;
+        _namespaceWatches = options.WatchScope is WatchScope.Namespace or WatchScope.Auto ? new NamespaceWatchRegistry(_context) : null;
         var period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
         _lastCapacitySweep = clock.GetTimestamp() - _context.TouchGranularity;
         _idleSweep = clock.CreateTimer(static state => ((KubernetesServiceEndpointResolver)state!).EvictIdleWatchers(), this, period, period);

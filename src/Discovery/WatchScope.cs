@@ -3,7 +3,7 @@ namespace Discovery;
 /// <summary>How the resolver watches the Kubernetes API: per Service, or once per namespace for every Service in use there.</summary>
 public enum WatchScope
 {
-    /// <summary>One watcher per Service, each with its own Service and EndpointSlice watch (two streams per Service). The default.</summary>
+    /// <summary>One watcher per Service, each with its own Service and EndpointSlice watch (two streams per Service).</summary>
     Service,
 
     /// <summary>
@@ -13,4 +13,12 @@ public enum WatchScope
     /// EndpointSlices are not served or not permitted) are watched per Service instead.
     /// </summary>
     Namespace,
+
+    /// <summary>
+    /// The default: Services are watched per Service (<see cref="Service"/>) until more than
+    /// <see cref="KubernetesDiscoveryOptions.NamespaceWatchThreshold"/> of one namespace are in use; then that namespace
+    /// gets a shared watch (<see cref="Namespace"/>), and its per-Service watchers move onto it once it has synced, each
+    /// keeping its published snapshot throughout (no empty or partial set in between).
+    /// </summary>
+    Auto,
 }

@@ -21,7 +21,16 @@ public sealed class ManyServicesTests
         }
 
         var memoryBefore = RuntimeProbe.ManagedMemoryAfterFullGc();
-        await using var stack = DiscoveryStack.Create(emulator.CreateClient(), o => o.IdleTimeout = idleTimeout, timeProvider: time);
+        // Per-Service watches, whose eviction closes streams and frees their memory: the default WatchScope.Auto would
+        // move this namespace (more than 20 Services) onto one shared watch, which stays open while any Service is used.
+        await using var stack = DiscoveryStack.Create(
+            emulator.CreateClient(),
+            o =>
+            {
+                o.IdleTimeout = idleTimeout;
+                o.WatchScope = WatchScope.Service;
+            },
+            timeProvider: time);
         var started = DateTime.UtcNow;
         using (var gate = new SemaphoreSlim(64))
         {

@@ -57,6 +57,8 @@ public class DependencyInjectionTests
     [InlineData("IdleTimeout", "00:00:00", "IdleTimeout")]
     [InlineData("PodSelectors:workers", "", "PodSelectors")]
     [InlineData("MaxWatchers", "0", "MaxWatchers")]
+    [InlineData("NamespaceWatchThreshold", "0", "NamespaceWatchThreshold")]
+    [InlineData("WatchScope", "7", "WatchScope")]
     [InlineData("RequestTimeout", "00:00:00", "RequestTimeout")]
     public async Task Invalid_options_fail_at_startup(string key, string value, string expected)
     {

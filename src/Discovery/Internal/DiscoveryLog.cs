@@ -70,4 +70,10 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "Service {Namespace}/{Service} is watched on its own instead of through the namespace watch (selectorless Service, or the namespace's EndpointSlices cannot be watched)")]
     public static partial void WatchingPerService(ILogger logger, string @namespace, string service);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Namespace {Namespace}: more than {Threshold} Services are in use (Discovery:NamespaceWatchThreshold); they move onto one shared namespace watch once it has synced")]
+    public static partial void NamespaceWatchStarting(ILogger logger, string @namespace, int threshold);
+
+    [LoggerMessage(EventId = 24, Level = LogLevel.Debug, Message = "Service {Namespace}/{Service} now builds from the namespace watch; its own watches stop")]
+    public static partial void MovedToNamespaceWatch(ILogger logger, string @namespace, string service);
 }

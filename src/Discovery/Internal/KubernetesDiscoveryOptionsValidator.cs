@@ -30,9 +30,9 @@ internal sealed class KubernetesDiscoveryOptionsValidator : IValidateOptions<Kub
             failures.Add($"Discovery:Source must be EndpointSlices, Endpoints or Pods, not {options.Source} (ExternalName, environment variables and DNS are chosen automatically).");
         }
 
-        if (options.WatchScope is not (WatchScope.Service or WatchScope.Namespace))
+        if (options.WatchScope is not (WatchScope.Service or WatchScope.Namespace or WatchScope.Auto))
         {
-            failures.Add($"Discovery:WatchScope must be Service or Namespace, not {options.WatchScope}.");
+            failures.Add($"Discovery:WatchScope must be Auto, Service or Namespace, not {options.WatchScope}.");
         }
 
         if (options.Source == EndpointSourceKind.Pods && options.PodSelectors.Count == 0)

@@ -10,9 +10,20 @@ internal static class KubernetesObjectConverter
 {
     public static KubernetesServiceInfo ToServiceInfo(V1Service service, RejectionLog? log = null)
     {
+        var projection = ProjectService(service);
+        log?.Report(projection.Issues);
+        return projection.Info;
+    }
+
+    /// <summary>
+    /// Projects a Service onto what discovery reads of it. Ports outside 1-65535, ingress entries that are neither IP
+    /// literals nor DNS names and an external name that is neither are left out and recorded in the issues.
+    /// </summary>
+    public static ServiceProjection ProjectService(V1Service service, StringPool? pool = null)
+    {
         var tally = default(SkipTally);
         var spec = service.Spec;
-        var ports = ImmutableArray.CreateBuilder<ServicePortInfo>();
+        var ports = ImmutableArray.CreateBuilder<ServicePortInfo>(spec?.Ports?.Count ?? 0);
         foreach (var port in spec?.Ports ?? [])
         {
             if (!IsValidPort(port.Port))
@@ -21,7 +32,7 @@ internal static class KubernetesObjectConverter
                 continue;
             }
 
-            ports.Add(new ServicePortInfo(port.Name ?? string.Empty, port.Port, port.TargetPort?.Value, port.Protocol ?? "TCP", port.AppProtocol, port.NodePort));
+            ports.Add(new ServicePortInfo(Pooled(pool, port.Name) ?? string.Empty, port.Port, Pooled(pool, port.TargetPort?.Value), Pooled(pool, port.Protocol) ?? "TCP", Pooled(pool, port.AppProtocol), port.NodePort));
         }
 
         var ingress = ImmutableArray.CreateBuilder<string>();
@@ -59,16 +70,15 @@ internal static class KubernetesObjectConverter
             externalName = null;
         }
 
-        log?.EntriesSkipped("Service", service.Metadata, tally);
-
-        return new KubernetesServiceInfo(
-            spec?.Type ?? "ClusterIP",
-            spec?.ClusterIP,
+        var info = new KubernetesServiceInfo(
+            Pooled(pool, spec?.Type) ?? "ClusterIP",
+            Pooled(pool, spec?.ClusterIP),
             spec?.Selector is { Count: > 0 },
             externalName,
-            ports.ToImmutable(),
-            ingress.ToImmutable(),
+            ports.Count == ports.Capacity ? ports.MoveToImmutable() : ports.ToImmutable(),
+            ingress.Count == 0 ? [] : ingress.ToImmutable(),
             service.Metadata?.ResourceVersion);
+        return new ServiceProjection(info, Issues("Service", service.Metadata, null, false, tally));
     }
 
     /// <summary>
@@ -77,73 +87,127 @@ internal static class KubernetesObjectConverter
     /// version); the rest of the slice is used.
     /// </summary>
     public static ImmutableArray<ServiceEndpoint> FromSlices(IEnumerable<V1EndpointSlice> slices, RejectionLog? log = null)
+        => Merge(slices.Select(s => ProjectSlice(s)).OrderBy(s => s.Name, StringComparer.Ordinal), log);
+
+    /// <summary>
+    /// Merges projected slices in the order given (callers pass them ordered by name), de-duplicating by address and
+    /// logging what each left out. A single slice's endpoints are returned as they are (no copy).
+    /// </summary>
+    public static ImmutableArray<ServiceEndpoint> Merge(IEnumerable<EndpointSliceProjection> slices, RejectionLog? log = null)
     {
-        var merged = new EndpointMerger();
-        foreach (var slice in slices.OrderBy(s => s.Metadata?.Name, StringComparer.Ordinal))
+        ImmutableArray<ServiceEndpoint> first = [];
+        EndpointMerger? merged = null;
+        foreach (var slice in slices)
         {
-            var family = slice.AddressType switch
+            log?.Report(slice.Issues);
+            if (slice.Endpoints.IsEmpty)
             {
-                "IPv4" => AddressFamily.InterNetwork,
-                "IPv6" => AddressFamily.InterNetworkV6,
-                _ => AddressFamily.Unspecified,
-            };
-            if (family == AddressFamily.Unspecified)
-            {
-                // FQDN slices are deprecated and never written by the controllers; their names are not IP addresses to
-                // send requests to. Any other type is not Kubernetes' at all.
-                var fqdn = string.Equals(slice.AddressType, "FQDN", StringComparison.Ordinal);
-                log?.ObjectSkipped("EndpointSlice", slice.Metadata, fqdn ? "addressType FQDN is deprecated and not supported" : $"addressType '{Shorten(slice.AddressType)}' is not IPv4 or IPv6", unexpected: !fqdn);
                 continue;
             }
 
-            var tally = default(SkipTally);
-            var ports = ImmutableArray.CreateBuilder<EndpointPort>();
-            foreach (var port in slice.Ports ?? [])
+            if (first.IsEmpty)
             {
-                if (port.Port is not { } number)
-                {
-                    continue;
-                }
-
-                if (!IsValidPort(number))
-                {
-                    tally.Add($"port {number} is outside 1-65535");
-                    continue;
-                }
-
-                ports.Add(new EndpointPort(port.Name ?? string.Empty, number, port.Protocol ?? "TCP", port.AppProtocol));
+                first = slice.Endpoints;
+                continue;
             }
 
-            var slicePorts = ports.ToImmutable();
-            foreach (var endpoint in slice.Endpoints ?? [])
+            if (merged is null)
             {
-                // The API defines absent conditions: ready → true, serving → like ready, terminating → false.
-                var ready = endpoint.Conditions?.Ready ?? true;
-                var serving = endpoint.Conditions?.Serving ?? ready;
-                var terminating = endpoint.Conditions?.Terminating ?? false;
-                var podName = string.Equals(endpoint.TargetRef?.Kind, "Pod", StringComparison.Ordinal) ? endpoint.TargetRef?.Name : null;
-                ImmutableArray<string> hints = [];
-                foreach (var address in endpoint.Addresses ?? [])
+                merged = new EndpointMerger();
+                foreach (var endpoint in first)
                 {
-                    if (!IpLiteral.TryNormalize(address, family, out var normalized, out _))
-                    {
-                        tally.Add($"address '{Shorten(address)}' is not an {slice.AddressType} address");
-                        continue;
-                    }
-
-                    if (hints.IsEmpty && endpoint.Hints?.ForZones is { Count: > 0 } zones)
-                    {
-                        hints = [.. zones.Where(z => !string.IsNullOrEmpty(z.Name)).Select(z => z.Name)];
-                    }
-
-                    merged.Add(new ServiceEndpoint(normalized, family, slicePorts, ready, serving, terminating, endpoint.Zone, endpoint.NodeName, podName, endpoint.Hostname, hints));
+                    merged.Add(endpoint);
                 }
             }
 
-            log?.EntriesSkipped("EndpointSlice", slice.Metadata, tally);
+            foreach (var endpoint in slice.Endpoints)
+            {
+                merged.Add(endpoint);
+            }
         }
 
-        return merged.ToImmutable();
+        return merged?.ToImmutable() ?? first;
+    }
+
+    /// <summary>
+    /// Projects an EndpointSlice onto its usable endpoints (see <see cref="FromSlices"/> for what is left out). Endpoints equal
+    /// to ones of <paramref name="previous"/> (the earlier version of the same slice) keep those instances.
+    /// </summary>
+    public static EndpointSliceProjection ProjectSlice(V1EndpointSlice slice, EndpointSliceProjection? previous = null, StringPool? pool = null)
+    {
+        var name = slice.Metadata?.Name ?? string.Empty;
+        var serviceName = slice.Metadata?.Labels is { } labels && labels.TryGetValue(NamespaceWatch.ServiceNameLabel, out var service) && !string.IsNullOrEmpty(service) ? service : null;
+        var family = slice.AddressType switch
+        {
+            "IPv4" => AddressFamily.InterNetwork,
+            "IPv6" => AddressFamily.InterNetworkV6,
+            _ => AddressFamily.Unspecified,
+        };
+        if (family == AddressFamily.Unspecified)
+        {
+            // FQDN slices are deprecated and never written by the controllers; their names are not IP addresses to
+            // send requests to. Any other type is not Kubernetes' at all.
+            var fqdn = string.Equals(slice.AddressType, "FQDN", StringComparison.Ordinal);
+            var reason = fqdn ? "addressType FQDN is deprecated and not supported" : $"addressType '{Shorten(slice.AddressType)}' is not IPv4 or IPv6";
+            return new EndpointSliceProjection(name, serviceName, [], Issues("EndpointSlice", slice.Metadata, reason, !fqdn, default));
+        }
+
+        var tally = default(SkipTally);
+        var ports = ImmutableArray.CreateBuilder<EndpointPort>();
+        foreach (var port in slice.Ports ?? [])
+        {
+            if (port.Port is not { } number)
+            {
+                continue;
+            }
+
+            if (!IsValidPort(number))
+            {
+                tally.Add($"port {number} is outside 1-65535");
+                continue;
+            }
+
+            ports.Add(new EndpointPort(Pooled(pool, port.Name) ?? string.Empty, number, Pooled(pool, port.Protocol) ?? "TCP", Pooled(pool, port.AppProtocol)));
+        }
+
+        // An unchanged port list keeps the earlier version's array (every endpoint of the slice refers to it).
+        var slicePorts = previous is { Endpoints: [var earlier, ..] } && Enumerable.SequenceEqual(earlier.Ports, ports) ? earlier.Ports : ports.ToImmutable();
+        var merged = new EndpointMerger();
+        ImmutableArray<string> lastHints = [];
+        foreach (var endpoint in slice.Endpoints ?? [])
+        {
+            // The API defines absent conditions: ready → true, serving → like ready, terminating → false.
+            var ready = endpoint.Conditions?.Ready ?? true;
+            var serving = endpoint.Conditions?.Serving ?? ready;
+            var terminating = endpoint.Conditions?.Terminating ?? false;
+            var podName = string.Equals(endpoint.TargetRef?.Kind, "Pod", StringComparison.Ordinal) ? endpoint.TargetRef?.Name : null;
+            ImmutableArray<string> hints = [];
+            foreach (var address in endpoint.Addresses ?? [])
+            {
+                if (!IpLiteral.TryNormalize(address, family, out var normalized, out _))
+                {
+                    tally.Add($"address '{Shorten(address)}' is not an {slice.AddressType} address");
+                    continue;
+                }
+
+                if (hints.IsEmpty && endpoint.Hints?.ForZones is { Count: > 0 } zones)
+                {
+                    hints = [.. zones.Where(z => !string.IsNullOrEmpty(z.Name)).Select(z => Pooled(pool, z.Name)!)];
+                    if (hints.SequenceEqual(lastHints, StringComparer.Ordinal))
+                    {
+                        // Endpoints of one zone share one hint list.
+                        hints = lastHints;
+                    }
+
+                    lastHints = hints;
+                }
+
+                merged.Add(new ServiceEndpoint(normalized, family, slicePorts, ready, serving, terminating, Pooled(pool, endpoint.Zone), Pooled(pool, endpoint.NodeName), podName, endpoint.Hostname, hints));
+            }
+        }
+
+        var endpoints = EndpointInterner.Reuse(previous?.Endpoints ?? [], merged.ToImmutable());
+        return new EndpointSliceProjection(name, serviceName, endpoints, Issues("EndpointSlice", slice.Metadata, null, false, tally));
     }
 
     /// <summary>Merges core/v1 Endpoints: <c>addresses</c> are ready, <c>notReadyAddresses</c> not. Entries that are not IP addresses are skipped.</summary>
@@ -255,6 +319,13 @@ internal static class KubernetesObjectConverter
     }
 
     private static bool IsValidPort(int port) => port is >= 1 and <= 65535;
+
+    private static string? Pooled(StringPool? pool, string? value) => pool is null ? value : pool.Get(value);
+
+    private static ObjectIssues? Issues(string kind, V1ObjectMeta? metadata, string? objectSkipped, bool unexpected, in SkipTally tally)
+        => objectSkipped is null && tally.Count == 0
+            ? null
+            : new ObjectIssues(kind, metadata?.NamespaceProperty, metadata?.Name, metadata?.ResourceVersion, objectSkipped, unexpected, tally.Count, tally.First);
 
     // Bad values are quoted in log lines: a hostile one may be huge or carry line breaks that forge log lines.
     private static string Shorten(string? value)

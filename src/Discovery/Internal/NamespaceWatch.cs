@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using k8s.Models;
 
 namespace Discovery.Internal;
 
@@ -13,15 +12,13 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
 {
     public const string ServiceNameLabel = "kubernetes.io/service-name";
 
-    private static readonly ImmutableDictionary<string, V1EndpointSlice> NoSlices = ImmutableDictionary<string, V1EndpointSlice>.Empty.WithComparers(StringComparer.Ordinal);
-
     private readonly WatcherContext _context;
     private readonly NamespaceWatchRegistry _registry;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
-    // The slice informer's task is the only writer of the index: readers (member builds) see whole immutable versions.
-    private readonly Dictionary<string, string> _serviceOfSlice = new(StringComparer.Ordinal);
-    private ImmutableDictionary<string, ImmutableDictionary<string, V1EndpointSlice>> _slicesByService = ImmutableDictionary<string, ImmutableDictionary<string, V1EndpointSlice>>.Empty.WithComparers(StringComparer.Ordinal);
+    // Each Service's slices, ordered by name. The slice informer's task is the only writer: readers (member builds) see
+    // whole immutable versions.
+    private ImmutableDictionary<string, ImmutableArray<EndpointSliceProjection>> _slicesByService = ImmutableDictionary<string, ImmutableArray<EndpointSliceProjection>>.Empty.WithComparers(StringComparer.Ordinal);
     // Written under the registry's lock only; read lock-free.
     private ImmutableDictionary<string, ServiceWatcher> _members = ImmutableDictionary<string, ServiceWatcher>.Empty.WithComparers(StringComparer.Ordinal);
     private long _lastContact;
@@ -29,6 +26,9 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
     private volatile Exception? _lastError;
     private Task? _stopped;
     private volatile bool _slicesIndexed;
+    // Bit 1: the Services' first list was applied; bit 2: the slices' first list was indexed. Set with Interlocked.Or,
+    // so that exactly one of the two informer tasks sees both and reports the sync.
+    private int _syncedParts;
 
     public NamespaceWatch(string ns, WatcherContext context, NamespaceWatchRegistry registry)
     {
@@ -79,10 +79,11 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
 
     public ValueTask DisposeAsync() => new(StopAsync());
 
-    public V1Service? FindService(string name) => Services.Objects.TryGetValue(name, out var item) ? item as V1Service : null;
+    public ServiceProjection? FindService(string name) => Services.Objects.TryGetValue(name, out var item) ? item as ServiceProjection : null;
 
-    public IEnumerable<V1EndpointSlice> SlicesOf(string name)
-        => Volatile.Read(ref _slicesByService).TryGetValue(name, out var slices) ? slices.Values : [];
+    /// <summary>The slices of Service <paramref name="name"/>, ordered by name.</summary>
+    public ImmutableArray<EndpointSliceProjection> SlicesOf(string name)
+        => Volatile.Read(ref _slicesByService).TryGetValue(name, out var slices) ? slices : [];
 
     /// <summary>Under the registry's lock.</summary>
     internal void AddMember(ServiceWatcher watcher) => Volatile.Write(ref _members, _members.SetItem(watcher.Key.Name, watcher));
@@ -115,10 +116,11 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
             {
                 ReindexSlices();
                 await RebuildAllAsync(cancellationToken).ConfigureAwait(false);
+                await OnPartSyncedAsync(2, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            var (before, after) = ReindexSlice(changed);
+            var (before, after) = ReindexSlice(changed, informer.LastReplaced as EndpointSliceProjection);
             if (before is not null)
             {
                 await RebuildAsync(before, cancellationToken).ConfigureAwait(false);
@@ -135,10 +137,21 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         if (changed is null)
         {
             await RebuildAllAsync(cancellationToken).ConfigureAwait(false);
+            await OnPartSyncedAsync(1, cancellationToken).ConfigureAwait(false);
         }
         else
         {
             await RebuildAsync(changed, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Once both informers have their first list: the registry moves the namespace's per-Service watchers here (<see cref="WatchScope.Auto"/>).</summary>
+    private async ValueTask OnPartSyncedAsync(int part, CancellationToken cancellationToken)
+    {
+        var before = Interlocked.Or(ref _syncedParts, part);
+        if (before != 3 && (before | part) == 3)
+        {
+            await _registry.MoveWaitingAsync(this, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -188,26 +201,25 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
 
     private void ReindexSlices()
     {
-        _serviceOfSlice.Clear();
-        var builders = new Dictionary<string, ImmutableDictionary<string, V1EndpointSlice>.Builder>(StringComparer.Ordinal);
-        foreach (var (name, item) in Slices.Objects)
+        var lists = new Dictionary<string, List<EndpointSliceProjection>>(StringComparer.Ordinal);
+        foreach (var item in Slices.Objects.Values)
         {
-            if (item is V1EndpointSlice slice && ServiceOf(slice) is { } service)
+            if (item is EndpointSliceProjection { ServiceName: { } service } slice)
             {
-                _serviceOfSlice[name] = service;
-                if (!builders.TryGetValue(service, out var builder))
+                if (!lists.TryGetValue(service, out var list))
                 {
-                    builders[service] = builder = NoSlices.ToBuilder();
+                    lists[service] = list = [];
                 }
 
-                builder[name] = slice;
+                list.Add(slice);
             }
         }
 
-        var index = ImmutableDictionary.CreateBuilder<string, ImmutableDictionary<string, V1EndpointSlice>>(StringComparer.Ordinal);
-        foreach (var (service, builder) in builders)
+        var index = ImmutableDictionary.CreateBuilder<string, ImmutableArray<EndpointSliceProjection>>(StringComparer.Ordinal);
+        foreach (var (service, list) in lists)
         {
-            index[service] = builder.ToImmutable();
+            list.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+            index[service] = [.. list];
         }
 
         // One swap: every Service goes from its old complete set to its new complete set.
@@ -215,31 +227,47 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         _slicesIndexed = true;
     }
 
-    private (string? Before, string? After) ReindexSlice(string name)
+    private (string? Before, string? After) ReindexSlice(string name, EndpointSliceProjection? replaced)
     {
-        _serviceOfSlice.TryGetValue(name, out var before);
-        var after = Slices.Objects.TryGetValue(name, out var item) && item is V1EndpointSlice slice ? ServiceOf(slice) : null;
+        var before = replaced?.ServiceName;
+        var current = Slices.Objects.TryGetValue(name, out var item) ? item as EndpointSliceProjection : null;
+        var after = current?.ServiceName;
         var index = _slicesByService;
         if (before is not null && index.TryGetValue(before, out var old))
         {
-            var remaining = old.Remove(name);
+            var remaining = old.RemoveAll(s => string.Equals(s.Name, name, StringComparison.Ordinal));
             index = remaining.IsEmpty ? index.Remove(before) : index.SetItem(before, remaining);
-            _serviceOfSlice.Remove(name);
         }
 
         if (after is not null)
         {
-            var slices = index.TryGetValue(after, out var existing) ? existing : NoSlices;
-            index = index.SetItem(after, slices.SetItem(name, (V1EndpointSlice)item!));
-            _serviceOfSlice[name] = after;
+            var slices = index.TryGetValue(after, out var existing) ? existing : [];
+            index = index.SetItem(after, WithSlice(slices, current!));
         }
 
         Volatile.Write(ref _slicesByService, index);
         return (before, after);
     }
 
-    private static string? ServiceOf(V1EndpointSlice slice)
-        => slice.Metadata?.Labels is { } labels && labels.TryGetValue(ServiceNameLabel, out var service) && !string.IsNullOrEmpty(service) ? service : null;
+    /// <summary><paramref name="slices"/> (ordered by name) with <paramref name="slice"/> added, or replacing the one of its name.</summary>
+    private static ImmutableArray<EndpointSliceProjection> WithSlice(ImmutableArray<EndpointSliceProjection> slices, EndpointSliceProjection slice)
+    {
+        for (var i = 0; i < slices.Length; i++)
+        {
+            var order = string.CompareOrdinal(slices[i].Name, slice.Name);
+            if (order == 0)
+            {
+                return slices.SetItem(i, slice);
+            }
+
+            if (order > 0)
+            {
+                return slices.Insert(i, slice);
+            }
+        }
+
+        return slices.Add(slice);
+    }
 
     private async Task RebuildAllAsync(CancellationToken cancellationToken)
     {
@@ -260,6 +288,11 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
     private readonly Dictionary<string, NamespaceWatch> _watches = new(StringComparer.Ordinal);
     // Namespaces whose EndpointSlices are not served or not permitted: their Services are watched per Service.
     private readonly HashSet<string> _perService = new(StringComparer.Ordinal);
+    // WatchScope.Auto: the per-Service watchers of each namespace, counted against the threshold while the namespace has
+    // no namespace watch, and moved onto it once it has synced.
+    private readonly Dictionary<string, HashSet<ServiceWatcher>> _waiting = new(StringComparer.Ordinal);
+    private readonly bool _auto = context.Options.WatchScope == WatchScope.Auto;
+    private readonly int _threshold = context.Options.NamespaceWatchThreshold;
     private readonly List<Task> _stopping = [];
     private bool _disposed;
 
@@ -274,7 +307,11 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
         }
     }
 
-    /// <summary>Adds <paramref name="watcher"/> to its namespace's watch (starting it), or returns null when the namespace is watched per Service.</summary>
+    /// <summary>
+    /// Adds <paramref name="watcher"/> to its namespace's watch (starting it), or returns null when the namespace is watched
+    /// per Service. With <see cref="WatchScope.Auto"/>, a namespace gets its watch only when a watcher would be one more
+    /// than the threshold; until then each is counted and watched per Service.
+    /// </summary>
     public NamespaceWatch? Join(ServiceWatcher watcher)
     {
         lock (_lock)
@@ -288,6 +325,22 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
             var started = false;
             if (!_watches.TryGetValue(ns, out var watch))
             {
+                if (_auto)
+                {
+                    if (!_waiting.TryGetValue(ns, out var waiting))
+                    {
+                        _waiting[ns] = waiting = [];
+                    }
+
+                    if (waiting.Count < _threshold)
+                    {
+                        waiting.Add(watcher);
+                        return null;
+                    }
+
+                    DiscoveryLog.NamespaceWatchStarting(context.Logger, ns, _threshold);
+                }
+
                 watch = new NamespaceWatch(ns, context, this);
                 _watches[ns] = watch;
                 started = true;
@@ -317,6 +370,49 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
         }
     }
 
+    /// <summary>A per-Service watcher stopped: it no longer counts towards its namespace's threshold.</summary>
+    public void Forget(ServiceWatcher watcher)
+    {
+        lock (_lock)
+        {
+            if (_waiting.TryGetValue(watcher.Key.Namespace, out var waiting) && waiting.Remove(watcher) && waiting.Count == 0)
+            {
+                _waiting.Remove(watcher.Key.Namespace);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="watch"/> has synced: the per-Service watchers of its namespace that it can serve move onto it (each
+    /// keeps its published snapshot until it has built from the namespace watch, then stops its own watches).
+    /// </summary>
+    public async ValueTask MoveWaitingAsync(NamespaceWatch watch, CancellationToken cancellationToken)
+    {
+        var moved = new List<ServiceWatcher>();
+        lock (_lock)
+        {
+            if (_disposed || !_watches.TryGetValue(watch.Namespace, out var current) || !ReferenceEquals(current, watch)
+                || !_waiting.Remove(watch.Namespace, out var waiting))
+            {
+                return;
+            }
+
+            foreach (var watcher in waiting)
+            {
+                if (watcher.TryMoveToShared(watch))
+                {
+                    watch.AddMember(watcher);
+                    moved.Add(watcher);
+                }
+            }
+        }
+
+        foreach (var watcher in moved)
+        {
+            await watcher.CompleteMoveToSharedAsync(watch, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The namespace's slices cannot be watched: every member goes back to per-Service watching, and so do later ones.</summary>
     public void Degrade(NamespaceWatch watch)
     {
@@ -324,6 +420,7 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
         lock (_lock)
         {
             _perService.Add(watch.Namespace);
+            _waiting.Remove(watch.Namespace);
             if (_watches.TryGetValue(watch.Namespace, out var current) && ReferenceEquals(current, watch))
             {
                 _watches.Remove(watch.Namespace);

@@ -14,7 +14,8 @@ internal sealed class RejectionLog(ILogger logger, ServiceKey service)
     private const int MaxRemembered = 4096;
 
     private readonly object _gate = new();
-    private readonly HashSet<(string Kind, string? Namespace, string? Name, string? ResourceVersion)> _logged = [];
+    // Created with the first line: most watchers never skip anything, and a namespace watch has thousands of them.
+    private HashSet<(string Kind, string? Namespace, string? Name, string? ResourceVersion)>? _logged;
 
     /// <summary>A whole object was not used.</summary>
     public void ObjectSkipped(string kind, V1ObjectMeta? metadata, string reason, bool unexpected = true)
@@ -43,16 +44,50 @@ internal sealed class RejectionLog(ILogger logger, ServiceKey service)
         }
     }
 
+    /// <summary>Logs what a projection recorded as left out of its object (nothing for <see langword="null"/>).</summary>
+    public void Report(ObjectIssues? issues)
+    {
+        if (issues is null)
+        {
+            return;
+        }
+
+        if (issues.ObjectSkipped is { } reason)
+        {
+            if (!FirstTime(issues.Kind, issues.Namespace, issues.Name, issues.ResourceVersion))
+            {
+                return;
+            }
+
+            if (issues.Unexpected)
+            {
+                DiscoveryLog.ObjectSkipped(logger, issues.Kind, issues.Namespace, issues.Name, issues.ResourceVersion, service.Namespace, service.Name, reason);
+            }
+            else
+            {
+                DiscoveryLog.UnsupportedObjectSkipped(logger, issues.Kind, issues.Namespace, issues.Name, service.Namespace, service.Name, reason);
+            }
+        }
+        else if (issues.EntriesSkipped > 0 && FirstTime(issues.Kind, issues.Namespace, issues.Name, issues.ResourceVersion))
+        {
+            DiscoveryLog.EntriesSkipped(logger, issues.EntriesSkipped, issues.Kind, issues.Namespace, issues.Name, issues.ResourceVersion, service.Namespace, service.Name, issues.FirstEntryProblem ?? string.Empty);
+        }
+    }
+
     private bool FirstTime(string kind, V1ObjectMeta? metadata)
+        => FirstTime(kind, metadata?.NamespaceProperty, metadata?.Name, metadata?.ResourceVersion);
+
+    private bool FirstTime(string kind, string? ns, string? name, string? resourceVersion)
     {
         lock (_gate)
         {
+            _logged ??= [];
             if (_logged.Count >= MaxRemembered)
             {
                 _logged.Clear();
             }
 
-            return _logged.Add((kind, metadata?.NamespaceProperty, metadata?.Name, metadata?.ResourceVersion));
+            return _logged.Add((kind, ns, name, resourceVersion));
         }
     }
 }

@@ -23,7 +23,7 @@ internal sealed class ResourceInformer
     private readonly ServiceKey _service;
     private readonly ResiliencePipeline _pipeline;
     private readonly RejectionLog _rejections;
-    private ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>> _objects = ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>>.Empty;
+    private ImmutableDictionary<string, object> _objects = ImmutableDictionary<string, object>.Empty.WithComparers(StringComparer.Ordinal);
     private string? _resourceVersion;
     private bool _needsList = true;
     private int _failuresSinceProgress;
@@ -72,8 +72,12 @@ internal sealed class ResourceInformer
         }
     }
 
-    /// <summary>The objects currently matching, keyed by name. Swapped as a whole, never mutated.</summary>
-    public ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>> Objects => Volatile.Read(ref _objects);
+    /// <summary>
+    /// The objects currently matching, keyed by name, as held: Services as <see cref="ServiceProjection"/>, EndpointSlices
+    /// as <see cref="EndpointSliceProjection"/>, Endpoints and Pods as the client's typed objects (trimmed). Swapped as a
+    /// whole, never mutated.
+    /// </summary>
+    public ImmutableDictionary<string, object> Objects => Volatile.Read(ref _objects);
 
     /// <summary>The latest resourceVersion seen (list, event or bookmark).</summary>
     public string? ResourceVersion => Volatile.Read(ref _resourceVersion);
@@ -83,6 +87,9 @@ internal sealed class ResourceInformer
     /// <see langword="null"/> when a list swapped the whole set in. Read by the owner during that call (same task).
     /// </summary>
     public string? LastChangedName { get; private set; }
+
+    /// <summary>What was held under <see cref="LastChangedName"/> before that change (null when nothing was, or after a list).</summary>
+    public object? LastReplaced { get; private set; }
 
     /// <summary>Whether the first list has completed.</summary>
     public bool HasSynced => _hasSynced;
@@ -131,12 +138,13 @@ internal sealed class ResourceInformer
             }
         }
 
-        var builder = ImmutableDictionary.CreateBuilder<string, IKubernetesObject<V1ObjectMeta>>(StringComparer.Ordinal);
+        var previous = _objects;
+        var builder = ImmutableDictionary.CreateBuilder<string, object>(StringComparer.Ordinal);
         foreach (var item in list.Items)
         {
             if (item?.Metadata?.Name is { Length: > 0 } name && Admits(item.Metadata, out _))
             {
-                builder[name] = Trim(item);
+                builder[name] = Project(item, previous.GetValueOrDefault(name));
             }
         }
 
@@ -153,6 +161,7 @@ internal sealed class ResourceInformer
         _hasSynced = true;
         _owner.OnContact(this);
         LastChangedName = null;
+        LastReplaced = null;
         await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
     }
 
@@ -264,12 +273,13 @@ internal sealed class ResourceInformer
         }
 
         var objects = _objects;
-        ImmutableDictionary<string, IKubernetesObject<V1ObjectMeta>> updated;
+        var replaced = objects.GetValueOrDefault(name);
+        ImmutableDictionary<string, object> updated;
         if (Admits(metadata, out var otherObject))
         {
             updated = type switch
             {
-                WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, Trim(item)),
+                WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, Project(item, replaced)),
                 WatchEventType.Deleted => objects.Remove(name),
                 _ => objects,
             };
@@ -289,18 +299,29 @@ internal sealed class ResourceInformer
 
         Volatile.Write(ref _objects, updated);
         LastChangedName = name;
+        LastReplaced = replaced;
         await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Drops the metadata discovery never reads before an object is held: managedFields and annotations are often most of an
-    /// object's size, and a namespace-wide watch holds every Service and EndpointSlice of the namespace.
+    /// What is held of an object: a namespace-wide watch holds every Service and EndpointSlice of the namespace, so those
+    /// are projected onto the few fields discovery reads (<paramref name="previous"/>, the version held so far, lends its
+    /// unchanged endpoint instances); other kinds are kept typed, without the metadata discovery never reads
+    /// (managedFields and annotations are often most of an object's size).
     /// </summary>
-    private static IKubernetesObject<V1ObjectMeta> Trim(IKubernetesObject<V1ObjectMeta> item)
+    private object Project(IKubernetesObject<V1ObjectMeta> item, object? previous)
     {
-        item.Metadata.ManagedFields = null;
-        item.Metadata.Annotations = null;
-        return item;
+        switch (item)
+        {
+            case V1Service service:
+                return KubernetesObjectConverter.ProjectService(service, _context.Strings);
+            case V1EndpointSlice slice:
+                return KubernetesObjectConverter.ProjectSlice(slice, previous as EndpointSliceProjection, _context.Strings);
+            default:
+                item.Metadata.ManagedFields = null;
+                item.Metadata.Annotations = null;
+                return item;
+        }
     }
 
     private bool Admits(V1ObjectMeta metadata, out bool otherObject)

@@ -13,11 +13,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly WatcherContext _context;
     private readonly string? _podSelector;
     private readonly CancellationTokenSource _stopping = new();
+    // Stops this watcher's own informers (linked to _stopping; created with the first of them, so a watcher that only ever
+    // builds from a namespace watch has none). Replaced when they stop because the watcher moved onto a namespace watch
+    // (WatchScope.Auto); the replaced ones are disposed with the watcher.
+    private CancellationTokenSource? _own;
+    private List<CancellationTokenSource>? _ownStopped;
     private readonly SemaphoreSlim _buildLock = new(1, 1);
     private readonly TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
     private readonly List<Task> _loops = [];
-    private readonly EndpointInterner _interner = new();
     private readonly RejectionLog _rejections;
     private ResourceInformer? _serviceInformer;
     private ResourceInformer? _endpointInformer;
@@ -232,6 +236,10 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             _shared = null;
             _registry!.Leave(shared, this);
         }
+        else
+        {
+            _registry?.Forget(this);
+        }
 
         if (_stopping.IsCancellationRequested)
         {
@@ -256,16 +264,31 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
         _context.Metrics.ActiveWatchers.Add(-1);
         DiscoveryLog.WatcherStopped(_context.Logger, Key.Namespace, Key.Name, "stopped");
+        lock (_gate)
+        {
+            _own?.Dispose();
+            foreach (var stopped in _ownStopped ?? [])
+            {
+                stopped.Dispose();
+            }
+        }
+
         _stopping.Dispose();
     }
 
     async ValueTask IResourceInformerOwner.OnChangedAsync(ResourceInformer informer, CancellationToken cancellationToken)
     {
-        if (ReferenceEquals(informer, _serviceInformer) && FindService() is { } service && !IsExternalName(service))
+        if (!IsOwn(informer))
+        {
+            // An informer stopped when the watcher moved onto a namespace watch, delivering its last change.
+            return;
+        }
+
+        if (ReferenceEquals(informer, _serviceInformer) && FindService() is { } service && !service.Info.IsExternalName)
         {
             // The endpoint watch starts only once the Service exists: a host that names no Service costs one watch.
             var resource = _context.Options.Source == EndpointSourceKind.Endpoints ? WatchedResource.Endpoints : WatchedResource.EndpointSlices;
-            if (service.Spec?.Selector is not { Count: > 0 } && resource == WatchedResource.EndpointSlices && _endpointInformer is null)
+            if (!service.Info.HasSelector && resource == WatchedResource.EndpointSlices && _endpointInformer is null)
             {
                 // A selectorless Service's hand-made Endpoints reach slices only through the mirroring controller,
                 // which not every cluster runs: read the Endpoints too and use them when no slice exists. Started
@@ -287,6 +310,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     void IResourceInformerOwner.OnFailure(ResourceInformer informer, Exception error)
     {
+        if (!IsOwn(informer))
+        {
+            return;
+        }
+
         if (ReferenceEquals(informer, _mirrorInformer))
         {
             // The mirror is a best effort: its failure must not hold back the slices.
@@ -331,7 +359,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     ResourceQuery? IResourceInformerOwner.GetFallback(ResourceInformer informer, KubernetesStatusException error)
     {
-        if (informer.Query.Resource != WatchedResource.EndpointSlices || !_context.Options.FallbackToEndpoints || !(error.IsForbidden || error.IsNotFound))
+        if (!IsOwn(informer) || informer.Query.Resource != WatchedResource.EndpointSlices || !_context.Options.FallbackToEndpoints || !(error.IsForbidden || error.IsNotFound))
         {
             return null;
         }
@@ -343,6 +371,70 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     /// <summary>Called by the registry, under its lock, when this watcher joins a namespace watch.</summary>
     internal void AttachShared(NamespaceWatch watch) => _shared = watch;
+
+    /// <summary>
+    /// Called by the registry, under its lock, when the namespace watch of this per-Service watcher's namespace has synced
+    /// (<see cref="WatchScope.Auto"/>): whether the watcher can be served by it and now builds from it. Services the
+    /// namespace watch does not serve (pod selectors, selectorless Services, Endpoints as the source) stay per Service.
+    /// </summary>
+    internal bool TryMoveToShared(NamespaceWatch watch)
+    {
+        lock (_gate)
+        {
+            if (_disposed || _shared is not null || _podSelector is not null || _mirrorInformer is not null
+                || _endpointInformer?.Query.Resource is WatchedResource.Endpoints || Current?.ServiceInfo is { HasSelector: false, IsExternalName: false })
+            {
+                return false;
+            }
+
+            _shared = watch;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Completes <see cref="TryMoveToShared"/>: builds from the namespace watch (publishing only if that differs from the
+    /// snapshot published so far, which readers keep seeing throughout), then stops this watcher's own informers.
+    /// </summary>
+    internal async Task CompleteMoveToSharedAsync(NamespaceWatch watch, CancellationToken cancellationToken)
+    {
+        DiscoveryLog.MovedToNamespaceWatch(_context.Logger, Key.Namespace, Key.Name);
+        await RebuildSharedAsync(cancellationToken).ConfigureAwait(false);
+        CancellationTokenSource? stopped;
+        lock (_gate)
+        {
+            if (_disposed || !ReferenceEquals(_shared, watch))
+            {
+                // Sent back meanwhile (a selectorless Service, or the namespace's slices refused): the own informers stay.
+                return;
+            }
+
+            stopped = _own;
+            _own = null;
+            if (stopped is not null)
+            {
+                (_ownStopped ??= []).Add(stopped);
+            }
+
+            _serviceInformer = null;
+            _endpointInformer = null;
+            _mirrorInformer = null;
+        }
+
+        if (stopped is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await stopped.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The watcher was stopped meanwhile: cancelling its stop token already cancelled these informers.
+        }
+    }
 
     /// <summary>A list or watch of the namespace watch failed: as for this watcher's own informers (faults before the first sync).</summary>
     internal void OnSharedFailure(ResourceQuery query, Exception error)
@@ -395,29 +487,38 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     {
         lock (_gate)
         {
-            if (slot is not null || _disposed)
+            if (slot is not null || _disposed || _shared is not null)
             {
                 return;
             }
 
             var informer = new ResourceInformer(query, Key, _context, this);
             slot = informer;
-            var token = _stopping.Token;
+            _own ??= CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            var token = _own.Token;
             _loops.Add(Task.Run(() => informer.RunAsync(token), CancellationToken.None));
         }
     }
 
-    private V1Service? FindService()
+    private bool IsOwn(ResourceInformer informer)
+        => ReferenceEquals(informer, _serviceInformer) || ReferenceEquals(informer, _endpointInformer) || ReferenceEquals(informer, _mirrorInformer);
+
+    private ServiceProjection? FindService()
     {
         if (_serviceInformer is null)
         {
             return null;
         }
 
-        return _serviceInformer.Objects.TryGetValue(Key.Name, out var item) ? item as V1Service : null;
+        return _serviceInformer.Objects.TryGetValue(Key.Name, out var item) ? item as ServiceProjection : null;
     }
 
-    private static bool IsExternalName(V1Service service) => string.Equals(service.Spec?.Type, "ExternalName", StringComparison.Ordinal);
+    /// <summary>
+    /// <paramref name="endpoints"/> with unchanged members replaced by the published snapshot's instances (state that
+    /// callers key on the instance, such as passive health and in-flight counts, survives unrelated changes to the set).
+    /// </summary>
+    private ImmutableArray<ServiceEndpoint> Intern(ImmutableArray<ServiceEndpoint> endpoints)
+        => EndpointInterner.Reuse(Current?.Endpoints ?? [], endpoints);
 
     private async Task RebuildInBackgroundAsync()
     {
@@ -481,7 +582,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             }
 
             var pods = KubernetesObjectConverter.FromPods(endpointInformer.Objects.Values.OfType<V1Pod>(), _rejections);
-            return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, _interner.Intern(pods), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, Intern(pods), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (_serviceInformer is not { HasSynced: true } serviceInformer)
@@ -496,14 +597,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return new ServiceEndpointSnapshot(Key, false, null, sourceKind, [], _version + 1, serviceInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
-        var info = KubernetesObjectConverter.ToServiceInfo(service, _rejections);
+        _rejections.Report(service.Issues);
+        var info = service.Info;
         if (info.IsExternalName)
         {
             var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
             ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
                 ? []
                 : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
-            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, _interner.Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (endpointInformer is not { HasSynced: true })
@@ -521,7 +623,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         else
         {
             source = EndpointSourceKind.EndpointSlices;
-            endpoints = KubernetesObjectConverter.FromSlices(endpointInformer.Objects.Values.OfType<V1EndpointSlice>(), _rejections);
+            endpoints = KubernetesObjectConverter.Merge(endpointInformer.Objects.Values.OfType<EndpointSliceProjection>().OrderBy(s => s.Name, StringComparer.Ordinal), _rejections);
             if (_mirrorInformer is { } mirror && !_mirrorFailed)
             {
                 if (!mirror.HasSynced)
@@ -538,7 +640,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
 
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
-        return new ServiceEndpointSnapshot(Key, true, info, source, _interner.Intern(endpoints), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+        return new ServiceEndpointSnapshot(Key, true, info, source, Intern(endpoints), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
     }
 
     private async ValueTask<ServiceEndpointSnapshot?> BuildSharedAsync(NamespaceWatch shared, CancellationToken cancellationToken)
@@ -556,14 +658,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return new ServiceEndpointSnapshot(Key, false, null, EndpointSourceKind.EndpointSlices, [], _version + 1, shared.Services.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
-        var info = KubernetesObjectConverter.ToServiceInfo(service, _rejections);
+        _rejections.Report(service.Issues);
+        var info = service.Info;
         if (info.IsExternalName)
         {
             var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
             ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
                 ? []
                 : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
-            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, _interner.Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
         if (!info.HasSelector)
@@ -584,9 +687,9 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return null;
         }
 
-        var endpoints = KubernetesObjectConverter.FromSlices(shared.SlicesOf(Key.Name), _rejections);
+        var endpoints = KubernetesObjectConverter.Merge(shared.SlicesOf(Key.Name), _rejections);
         endpoints = await ApplyAddressModeAsync(info, endpoints, cancellationToken).ConfigureAwait(false);
-        return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.EndpointSlices, _interner.Intern(endpoints), _version + 1, shared.Slices.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+        return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.EndpointSlices, Intern(endpoints), _version + 1, shared.Slices.ResourceVersion, now, options.IncludeNotReadyEndpoints);
     }
 
     private async ValueTask<ImmutableArray<ServiceEndpoint>> ApplyAddressModeAsync(KubernetesServiceInfo info, ImmutableArray<ServiceEndpoint> pods, CancellationToken cancellationToken)

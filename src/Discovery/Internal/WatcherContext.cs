@@ -28,6 +28,7 @@ internal sealed class WatcherContext
         DefaultNamespace = defaultNamespace;
         Nodes = new NodeAddressCache(this);
         FallbackLog = new FallbackLogRegistry(options.MaxWatchers);
+        Strings = new StringPool();
         TouchGranularityTime = TimeSpan.FromSeconds(1);
         TouchGranularity = timeProvider.TimestampFrequency;
     }
@@ -51,6 +52,9 @@ internal sealed class WatcherContext
     public NodeAddressCache Nodes { get; }
 
     public FallbackLogRegistry FallbackLog { get; }
+
+    /// <summary>Shares the repeated short strings (zones, nodes, port names) of the objects the informers hold.</summary>
+    public StringPool Strings { get; }
 
     /// <summary>How stale a watcher's last-use timestamp may get before a lookup rewrites it, in <see cref="TimeProvider"/> timestamp units.</summary>
     public long TouchGranularity { get; }

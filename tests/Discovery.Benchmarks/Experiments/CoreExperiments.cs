@@ -176,8 +176,14 @@ internal static class CoreExperiments
     {
         var sizes = args.Ints("services", 1000, 5000, 9000);
         var batch = args.Int("batch", 100);
-        // --scope namespace: one shared Service watch and one EndpointSlice watch for the whole namespace (WatchScope.Namespace).
-        var scope = string.Equals(args.String("scope"), "namespace", StringComparison.OrdinalIgnoreCase) ? WatchScope.Namespace : WatchScope.Service;
+        // --scope namespace: one shared Service watch and one EndpointSlice watch for the whole namespace (WatchScope.Namespace);
+        // --scope auto: the default, per Service up to NamespaceWatchThreshold Services, then the namespace watch.
+        var scope = args.String("scope")?.ToUpperInvariant() switch
+        {
+            "NAMESPACE" => WatchScope.Namespace,
+            "AUTO" => WatchScope.Auto,
+            _ => WatchScope.Service,
+        };
         var report = new Report().Columns("services", "watches open", "time to full sync", "managed memory (client)", "per Service", "working set delta", "extrapolated to 10,000", "verdict (<= 10 s, <= 64 MB at 10,000)");
         foreach (var size in sizes)
         {
@@ -191,9 +197,12 @@ internal static class CoreExperiments
             }
         }
 
-        report.Note(scope == WatchScope.Namespace
-            ? $"WatchScope.Namespace: one list + watch of the namespace's Services and one of its EndpointSlices, shared by every Service; each Service's watcher is started here with GetSnapshotAsync, {batch} in parallel at a time."
-            : $"WatchScope.Service (the default): each Service gets its own watcher (a list + watch of the Service and a list + watch of its EndpointSlices), started here with GetSnapshotAsync, {batch} in parallel at a time.");
+        report.Note(scope switch
+        {
+            WatchScope.Namespace => $"WatchScope.Namespace: one list + watch of the namespace's Services and one of its EndpointSlices, shared by every Service; each Service's watcher is started here with GetSnapshotAsync, {batch} in parallel at a time.",
+            WatchScope.Auto => $"WatchScope.Auto (the default, NamespaceWatchThreshold {new KubernetesDiscoveryOptions().NamespaceWatchThreshold}): the first Services get their own watches, the next one starts the namespace's shared watch, and the first ones move onto it once it has synced (measured after their own watches have closed); each Service's watcher is started here with GetSnapshotAsync, {batch} in parallel at a time.",
+            _ => $"WatchScope.Service: each Service gets its own watcher (a list + watch of the Service and a list + watch of its EndpointSlices), started here with GetSnapshotAsync, {batch} in parallel at a time.",
+        });
         report.Note("With WatchScope.Service, 10,000 Services could not be measured here: the emulator speaks HTTP/1.1 (the stock client uses HTTP/2 only over TLS), so each watch holds its own TCP connection, and 10,000 Services need 20,000 sockets in the client process; this sandbox caps open files at 20,000 (ulimit -n, hard). The 10,000 column extrapolates linearly from the largest size measured.");
         report.Note("Memory: GC.GetTotalMemory after forced full collections, before the resolver is created and after every watcher has synced and its watches are open; it includes the stock client's connections and buffers. The emulator runs in a child process and is not counted.");
         return report;
@@ -231,8 +240,21 @@ internal static class CoreExperiments
             }
 
             var sync = Stopwatch.GetElapsedTime(started);
-            var expectedWatches = scope == WatchScope.Namespace ? 2 : 2 * size;
+            var shared = scope == WatchScope.Namespace || (scope == WatchScope.Auto && size > options.NamespaceWatchThreshold);
+            var expectedWatches = shared ? 2 : 2 * size;
             var watches = await child.SendAsync("wait-watches " + expectedWatches.ToString(CultureInfo.InvariantCulture));
+            var closing = Stopwatch.StartNew();
+            while (shared && watches[0] != "2")
+            {
+                // WatchScope.Auto: the first Services' own watches close once they have moved onto the namespace watch.
+                if (closing.Elapsed > Bound)
+                {
+                    throw new InvalidOperationException($"{watches[0]} watches are still open, expected 2.");
+                }
+
+                await Task.Delay(50);
+                watches = await child.SendAsync("watches");
+            }
             var synced = Enumerable.Range(0, size).Count(i => resolver.TryGetSnapshot(new ServiceKey(EmulatorHost.Namespace, EmulatorHost.ServiceName(i)), out _));
             if (synced != size)
             {
