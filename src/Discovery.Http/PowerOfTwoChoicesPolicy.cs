@@ -10,9 +10,6 @@ public sealed class PowerOfTwoChoicesPolicy : ILoadBalancingPolicy
     // Below this, latency differences are noise (GC pauses, connection setup) rather than a slow endpoint.
     private static readonly TimeSpan SignificantLatencyDifference = TimeSpan.FromMilliseconds(1);
 
-    // count * (count - 1) fits in an int up to here.
-    private const int MaxCountForOneDraw = 46_341;
-
     private readonly Random _random;
 
     /// <summary>Creates the policy with <see cref="Random.Shared"/>.</summary>
@@ -42,20 +39,8 @@ public sealed class PowerOfTwoChoicesPolicy : ILoadBalancingPolicy
             return count == 0 ? null : destinations[0];
         }
 
-        // One random number for the ordered pair of distinct indexes: half the cost of two.
-        int first, second;
-        if (count <= MaxCountForOneDraw)
-        {
-            var pair = _random.Next(count * (count - 1));
-            (first, second) = Math.DivRem(pair, count - 1);
-        }
-        else
-        {
-            var pair = _random.NextInt64((long)count * (count - 1));
-            first = (int)(pair / (count - 1));
-            second = (int)(pair % (count - 1));
-        }
-
+        var first = _random.Next(count);
+        var second = _random.Next(count - 1);
         if (second >= first)
         {
             second++;
