@@ -111,6 +111,24 @@ public sealed class ChurnSoakTests
             }
         });
 
+        // Memory over the run, not only at its ends: growth that levels off is pools warming up; growth that keeps on is a leak.
+        var memoryAtQuarters = new List<long>();
+        var memorySampler = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(duration / 4);
+            try
+            {
+                while (memoryAtQuarters.Count < 3 && await timer.WaitForNextTickAsync(stop.Token))
+                {
+                    memoryAtQuarters.Add(RuntimeProbe.ManagedMemoryAfterFullGc());
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Duration reached.
+            }
+        });
+
         long nextId = 0;
         var callers = Enumerable.Range(0, Callers).Select(_ => Task.Run(async () =>
         {
@@ -128,7 +146,7 @@ public sealed class ChurnSoakTests
             }
         })).ToArray();
 
-        await Task.WhenAll([churn, .. callers]).WaitAsync(duration + TimeSpan.FromSeconds(60));
+        await Task.WhenAll([churn, memorySampler, .. callers]).WaitAsync(duration + TimeSpan.FromSeconds(60));
         var elapsed = Stopwatch.GetElapsedTime(started);
         // Subscriber callbacks may still be on their way: the history is complete once it holds the snapshot now current.
         await Wait.ForAsync(() => stack.Resolver.TryGetSnapshot(key, out var last) && history.ContainsKey(last.Version), TimeSpan.FromSeconds(10), "the history holds the current snapshot");
@@ -162,6 +180,7 @@ public sealed class ChurnSoakTests
             .Add("attempts checked", Interlocked.Read(ref checkedAttempts))
             .Add("stale picks (endpoint removed before the pick's snapshot)", stalePicks)
             .Add("managed memory after full GC, start → end", $"{Figures.Megabytes(memoryStart)} → {Figures.Megabytes(memoryEnd)}")
+            .Add("managed memory after full GC at 0 / 25 / 50 / 75 / 100 % of the run", string.Join(" / ", [Figures.Megabytes(memoryStart), .. memoryAtQuarters.Select(Figures.Megabytes), Figures.Megabytes(memoryEnd)]))
             .Add("worst lateness of a 100 ms timer tick", probe.MaxTimerLateness)
             .Add("largest thread-pool queue seen", probe.MaxThreadPoolQueue)
             .Publish();
