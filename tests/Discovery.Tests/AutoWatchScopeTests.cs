@@ -91,6 +91,50 @@ public class AutoWatchScopeTests
     }
 
     [Fact]
+    public async Task A_move_never_publishes_the_namespace_watch_list_when_it_is_older_than_the_published_snapshot()
+    {
+        await using var test = Auto(threshold: 1);
+        SeedNumbered(test.Api, 2);
+        var first = await test.Resolver.GetSnapshotAsync(Numbered(0), Token);
+        Assert.Equal(2, first.UsableEndpoints.Length);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "svc-000 is watched on its own");
+        var seen = new List<ServiceEndpointSnapshot>();
+        using var subscription = test.Resolver.Subscribe(Numbered(0), s => { lock (seen) { seen.Add(s); } });
+
+        // The namespace watch's slice list is read now and answered later (a large namespace lists slowly).
+        var listRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        test.Api.ListAnswerDelay = q => q is { Resource: WatchedResource.EndpointSlices, LabelSelector: NamespaceWatch.ServiceNameLabel } ? Release(listRead, answer.Task) : null;
+        var second = test.Resolver.GetSnapshotAsync(Numbered(1), Token).AsTask();
+        await listRead.Task.WaitAsync(TimeSpan.FromSeconds(15), Token);
+
+        // Meanwhile svc-000 changes, and its own watch publishes that.
+        test.Api.Apply(Fixtures.Slice("svc-000", "svc-000-a", ("10.2.0.1", true), ("10.3.0.1", false)));
+        await Eventually.True(() => test.Resolver.TryGetSnapshot(Numbered(0), out var s) && s.UsableEndpoints.Length == 1, "svc-000's own watch delivers the change");
+
+        answer.SetResult();
+        await second.WaitAsync(TimeSpan.FromSeconds(15), Token);
+        await Eventually.True(
+            () => test.Resolver.Watchers.All(w => w.IsShared) && test.Api.ActiveWatchCount == 2,
+            "svc-000 moves onto the namespace watch once that has caught up");
+
+        // Readers never go back to the state before the change (10.3.0.1 ready) that the late list still held.
+        Assert.True(test.Resolver.TryGetSnapshot(Numbered(0), out var now));
+        Assert.Equal(["10.2.0.1"], now.UsableEndpoints.Select(e => e.Address));
+        lock (seen)
+        {
+            Assert.NotEmpty(seen);
+            Assert.All(seen, s => Assert.Equal(["10.2.0.1"], s.UsableEndpoints.Select(e => e.Address)));
+        }
+
+        static Task Release(TaskCompletionSource read, Task answer)
+        {
+            read.TrySetResult();
+            return answer;
+        }
+    }
+
+    [Fact]
     public async Task Services_the_namespace_watch_cannot_serve_stay_on_their_own_watches()
     {
         await using var test = Auto(threshold: 2);
