@@ -135,6 +135,30 @@ public class AutoWatchScopeTests
     }
 
     [Fact]
+    public async Task A_service_created_while_its_watcher_moves_gets_its_endpoints()
+    {
+        await using var test = Auto(threshold: 1);
+        SeedNumbered(test.Api, 2);
+        var absent = TestResolver.Key("svc-new");
+        Assert.False((await test.Resolver.GetSnapshotAsync(absent, Token)).ServiceExists);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 1, "svc-new's own Service watch is open");
+
+        // svc-new's own watch falls behind: the namespace watch sees the Service first, and the two disagree during the move.
+        test.Api.StallWatches();
+        test.Api.Apply(Fixtures.Service("svc-new", ("http", 80, 8080)));
+        test.Api.Apply(Fixtures.Slice("svc-new", "svc-new-a", ("10.9.0.1", true)));
+        await test.Resolver.GetSnapshotAsync(Numbered(0), Token);
+        await Eventually.True(() => test.Resolver.Watchers.All(w => w.IsShared), "svc-new is moving onto the namespace watch");
+
+        // The own watch resumes and delivers the Service, whose endpoints the own informers must then read to agree.
+        test.Api.EndWatches();
+        await Eventually.True(
+            () => test.Resolver.TryGetSnapshot(absent, out var s) && s.HasUsableEndpoints,
+            "svc-new's endpoints are published");
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "the move completes: only the namespace watch stays open");
+    }
+
+    [Fact]
     public async Task Services_the_namespace_watch_cannot_serve_stay_on_their_own_watches()
     {
         await using var test = Auto(threshold: 2);

@@ -500,7 +500,9 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     {
         lock (_gate)
         {
-            if (slot is not null || _disposed || _shared is not null)
+            // A watcher on a namespace watch starts none, unless it is still moving there: its own informers then run until
+            // the two sources agree, and a Service they see appear needs its endpoint informer for that.
+            if (slot is not null || _disposed || (_shared is not null && _own is null))
             {
                 return;
             }
