@@ -91,6 +91,74 @@ public class AutoWatchScopeTests
     }
 
     [Fact]
+    public async Task A_move_never_publishes_the_namespace_watch_list_when_it_is_older_than_the_published_snapshot()
+    {
+        await using var test = Auto(threshold: 1);
+        SeedNumbered(test.Api, 2);
+        var first = await test.Resolver.GetSnapshotAsync(Numbered(0), Token);
+        Assert.Equal(2, first.UsableEndpoints.Length);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "svc-000 is watched on its own");
+        var seen = new List<ServiceEndpointSnapshot>();
+        using var subscription = test.Resolver.Subscribe(Numbered(0), s => { lock (seen) { seen.Add(s); } });
+
+        // The namespace watch's slice list is read now and answered later (a large namespace lists slowly).
+        var listRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        test.Api.ListAnswerDelay = q => q is { Resource: WatchedResource.EndpointSlices, LabelSelector: NamespaceWatch.ServiceNameLabel } ? Release(listRead, answer.Task) : null;
+        var second = test.Resolver.GetSnapshotAsync(Numbered(1), Token).AsTask();
+        await listRead.Task.WaitAsync(TimeSpan.FromSeconds(15), Token);
+
+        // Meanwhile svc-000 changes, and its own watch publishes that.
+        test.Api.Apply(Fixtures.Slice("svc-000", "svc-000-a", ("10.2.0.1", true), ("10.3.0.1", false)));
+        await Eventually.True(() => test.Resolver.TryGetSnapshot(Numbered(0), out var s) && s.UsableEndpoints.Length == 1, "svc-000's own watch delivers the change");
+
+        answer.SetResult();
+        await second.WaitAsync(TimeSpan.FromSeconds(15), Token);
+        await Eventually.True(
+            () => test.Resolver.Watchers.All(w => w.IsShared) && test.Api.ActiveWatchCount == 2,
+            "svc-000 moves onto the namespace watch once that has caught up");
+
+        // Readers never go back to the state before the change (10.3.0.1 ready) that the late list still held.
+        Assert.True(test.Resolver.TryGetSnapshot(Numbered(0), out var now));
+        Assert.Equal(["10.2.0.1"], now.UsableEndpoints.Select(e => e.Address));
+        lock (seen)
+        {
+            Assert.NotEmpty(seen);
+            Assert.All(seen, s => Assert.Equal(["10.2.0.1"], s.UsableEndpoints.Select(e => e.Address)));
+        }
+
+        static Task Release(TaskCompletionSource read, Task answer)
+        {
+            read.TrySetResult();
+            return answer;
+        }
+    }
+
+    [Fact]
+    public async Task A_service_created_while_its_watcher_moves_gets_its_endpoints()
+    {
+        await using var test = Auto(threshold: 1);
+        SeedNumbered(test.Api, 2);
+        var absent = TestResolver.Key("svc-new");
+        Assert.False((await test.Resolver.GetSnapshotAsync(absent, Token)).ServiceExists);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 1, "svc-new's own Service watch is open");
+
+        // svc-new's own watch falls behind: the namespace watch sees the Service first, and the two disagree during the move.
+        test.Api.StallWatches();
+        test.Api.Apply(Fixtures.Service("svc-new", ("http", 80, 8080)));
+        test.Api.Apply(Fixtures.Slice("svc-new", "svc-new-a", ("10.9.0.1", true)));
+        await test.Resolver.GetSnapshotAsync(Numbered(0), Token);
+        await Eventually.True(() => test.Resolver.Watchers.All(w => w.IsShared), "svc-new is moving onto the namespace watch");
+
+        // The own watch resumes and delivers the Service, whose endpoints the own informers must then read to agree.
+        test.Api.EndWatches();
+        await Eventually.True(
+            () => test.Resolver.TryGetSnapshot(absent, out var s) && s.HasUsableEndpoints,
+            "svc-new's endpoints are published");
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "the move completes: only the namespace watch stays open");
+    }
+
+    [Fact]
     public async Task Services_the_namespace_watch_cannot_serve_stay_on_their_own_watches()
     {
         await using var test = Auto(threshold: 2);

@@ -409,7 +409,7 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
 
         foreach (var watcher in moved)
         {
-            await watcher.CompleteMoveToSharedAsync(watch, cancellationToken).ConfigureAwait(false);
+            await watcher.CompleteMoveToSharedAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -44,6 +44,9 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private readonly NamespaceWatchRegistry? _registry;
     // In WatchScope.Namespace: the namespace watch this Service's snapshots are built from; null when watched per Service.
     private volatile NamespaceWatch? _shared;
+    // WatchScope.Auto, moving onto a namespace watch: a build from it agreed with the published snapshot, so the own
+    // informers can stop. Until then the two sources may each be behind the other, and the own ones are kept.
+    private volatile bool _moveAgreed;
 
     public ServiceWatcher(ServiceKey key, WatcherContext context, string? podSelector, bool pinned, NamespaceWatchRegistry? registry = null)
     {
@@ -393,22 +396,31 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     }
 
     /// <summary>
-    /// Completes <see cref="TryMoveToShared"/>: builds from the namespace watch (publishing only if that differs from the
-    /// snapshot published so far, which readers keep seeing throughout), then stops this watcher's own informers.
+    /// Completes <see cref="TryMoveToShared"/>: builds from the namespace watch, and stops this watcher's own informers once
+    /// that agrees with the snapshot published so far (which readers keep seeing throughout; see <see cref="BuildAsync"/>).
     /// </summary>
-    internal async Task CompleteMoveToSharedAsync(NamespaceWatch watch, CancellationToken cancellationToken)
+    internal async Task CompleteMoveToSharedAsync(CancellationToken cancellationToken)
     {
         DiscoveryLog.MovedToNamespaceWatch(_context.Logger, Key.Namespace, Key.Name);
         await RebuildSharedAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends a move onto the namespace watch once a build from it agreed with the published snapshot: stops this watcher's
+    /// own informers.
+    /// </summary>
+    private async Task StopOwnInformersAsync()
+    {
         CancellationTokenSource? stopped;
         lock (_gate)
         {
-            if (_disposed || !ReferenceEquals(_shared, watch))
+            if (_disposed || _shared is null || !_moveAgreed)
             {
                 // Sent back meanwhile (a selectorless Service, or the namespace's slices refused): the own informers stay.
                 return;
             }
 
+            _moveAgreed = false;
             stopped = _own;
             _own = null;
             if (stopped is not null)
@@ -473,6 +485,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             }
 
             _shared = null;
+            _moveAgreed = false;
         }
 
         DiscoveryLog.WatchingPerService(_context.Logger, Key.Namespace, Key.Name);
@@ -487,7 +500,9 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     {
         lock (_gate)
         {
-            if (slot is not null || _disposed || _shared is not null)
+            // A watcher on a namespace watch starts none, unless it is still moving there: its own informers then run until
+            // the two sources agree, and a Service they see appear needs its endpoint informer for that.
+            if (slot is not null || _disposed || (_shared is not null && _own is null))
             {
                 return;
             }
@@ -539,6 +554,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     private async Task RebuildAsync(CancellationToken cancellationToken)
     {
+        await BuildAndPublishAsync(cancellationToken).ConfigureAwait(false);
+        if (_moveAgreed)
+        {
+            await StopOwnInformersAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task BuildAndPublishAsync(CancellationToken cancellationToken)
+    {
         await _buildLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -566,13 +590,47 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     private async ValueTask<ServiceEndpointSnapshot?> BuildAsync(CancellationToken cancellationToken)
     {
-        var options = _context.Options;
-        var now = _context.TimeProvider.GetUtcNow();
         if (_shared is { } shared)
         {
-            return await BuildSharedAsync(shared, cancellationToken).ConfigureAwait(false);
+            var built = await BuildSharedAsync(shared, cancellationToken).ConfigureAwait(false);
+            if (built is null)
+            {
+                return null;
+            }
+
+            if (!ReferenceEquals(_shared, shared))
+            {
+                // Sent back to per-Service watching during the build (the namespace's slices refused).
+                return await BuildOwnAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_serviceInformer is null)
+            {
+                return built;
+            }
+
+            // Moving onto the namespace watch while the own informers still run. Its first list may be older than what they
+            // published (or newer): nothing tells which, and publishing the older one would take readers back in time. The
+            // move completes on the first build where the two agree; until then the own informers' view is published.
+            if (Current is not { } current || SnapshotContent.IsSame(current, built))
+            {
+                _moveAgreed = true;
+                return built;
+            }
+
+            var own = await BuildOwnAsync(cancellationToken).ConfigureAwait(false);
+            _moveAgreed = own is not null && SnapshotContent.IsSame(own, built);
+            return own;
         }
 
+        return await BuildOwnAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds from this watcher's own informers (per-Service watching).</summary>
+    private async ValueTask<ServiceEndpointSnapshot?> BuildOwnAsync(CancellationToken cancellationToken)
+    {
+        var options = _context.Options;
+        var now = _context.TimeProvider.GetUtcNow();
         var endpointInformer = _endpointInformer;
         if (_podSelector is not null)
         {

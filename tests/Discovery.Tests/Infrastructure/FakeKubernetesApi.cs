@@ -32,6 +32,12 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
     /// <summary>Returns true for a list that the server accepts and never answers (it ends only when cancelled).</summary>
     public Func<ResourceQuery, bool>? ListHangs { get; set; }
 
+    /// <summary>
+    /// Returns a task to await before answering a list, or null to answer at once: a slow response, which carries the
+    /// state of when the request arrived (as a real server's does), however much changes before it is delivered.
+    /// </summary>
+    public Func<ResourceQuery, Task?>? ListAnswerDelay { get; set; }
+
     /// <summary>Returns an exception to throw when a watch opens, or null to open it.</summary>
     public Func<ResourceQuery, Exception?>? WatchFault { get; set; }
 
@@ -153,7 +159,10 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
                 .Select(o => o.Value)
                 .Concat(ListExtra?.Invoke(query) ?? [])
                 .ToArray();
-            return Task.FromResult(new ResourceListResult(items, _resourceVersion.ToString(CultureInfo.InvariantCulture)));
+            var result = new ResourceListResult(items, _resourceVersion.ToString(CultureInfo.InvariantCulture));
+            return ListAnswerDelay?.Invoke(query) is { } delay
+                ? delay.WaitAsync(cancellationToken).ContinueWith(_ => result, cancellationToken, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default)
+                : Task.FromResult(result);
         }
     }
 
