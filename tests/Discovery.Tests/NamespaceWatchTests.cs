@@ -225,6 +225,26 @@ public class NamespaceWatchTests
     }
 
     [Fact]
+    public async Task A_role_limited_to_named_services_sends_the_namespace_back_to_per_service_watching()
+    {
+        await using var test = NamespaceScoped();
+
+        // RBAC with resourceNames: a Service may be read by name (field selector), the namespace's list is refused.
+        test.Api.ListFault = q => q.Resource == WatchedResource.Services && q.FieldSelector is null ? FakeKubernetesApi.Status(403, "Forbidden") : null;
+
+        var alpaca = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+
+        Assert.Equal(["10.1.0.11", "10.1.0.12", "10.1.0.15"], Usable(alpaca));
+        Assert.False(test.Resolver.Watchers.Single().IsShared);
+        await Eventually.True(() => test.Resolver.NamespaceWatchCount == 0, "the namespace watch stops");
+
+        // Later Services of the namespace are watched on their own from the start.
+        var other = await test.Resolver.GetSnapshotAsync(TestResolver.Key("external-db"), Token);
+        Assert.True(other.ServiceExists);
+        Assert.Equal(0, test.Resolver.NamespaceWatchCount);
+    }
+
+    [Fact]
     public async Task Selectorless_services_and_refused_slices_go_back_to_per_service_watching()
     {
         await using (var test = NamespaceScoped())

@@ -76,4 +76,7 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 24, Level = LogLevel.Debug, Message = "Service {Namespace}/{Service} now builds from the namespace watch; its own watches stop")]
     public static partial void MovedToNamespaceWatch(ILogger logger, string @namespace, string service);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "Namespace {Namespace}: listing every Service is forbidden ({StatusCode}), as with a Role limited by resourceNames; its Services are watched one by one")]
+    public static partial void NamespaceServicesForbidden(ILogger logger, string @namespace, int statusCode);
 }

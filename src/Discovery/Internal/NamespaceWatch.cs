@@ -181,6 +181,14 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
             _registry.Degrade(this);
         }
 
+        // A Role may grant get/list/watch on named Services only (resourceNames): a per-Service watch (by name) is then
+        // allowed where the namespace-wide list is not.
+        if (ReferenceEquals(informer, Services) && error.IsForbidden)
+        {
+            DiscoveryLog.NamespaceServicesForbidden(_context.Logger, Namespace, error.StatusCode);
+            _registry.Degrade(this);
+        }
+
         return null;
     }
 
@@ -365,7 +373,7 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
             if (watch.RemoveMember(watcher) && _watches.TryGetValue(watch.Namespace, out var current) && ReferenceEquals(current, watch))
             {
                 _watches.Remove(watch.Namespace);
-                _stopping.Add(watch.StopAsync());
+                AddStopping(watch.StopAsync());
             }
         }
     }
@@ -428,13 +436,20 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
 
             members = watch.TakeMembers();
             // Not awaited here: this runs on the informer's own task, which the stop waits for.
-            _stopping.Add(Task.Run(watch.StopAsync));
+            AddStopping(Task.Run(watch.StopAsync));
         }
 
         foreach (var member in members.Values)
         {
             member.SwitchToPerService(watch);
         }
+    }
+
+    /// <summary>Under the lock: remembers a stop for disposal to wait for, forgetting those already done (a failed one stays, to be observed there).</summary>
+    private void AddStopping(Task stop)
+    {
+        _stopping.RemoveAll(static t => t.IsCompletedSuccessfully);
+        _stopping.Add(stop);
     }
 
     public async ValueTask DisposeAsync()

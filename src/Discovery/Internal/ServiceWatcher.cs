@@ -787,12 +787,24 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     {
         _version = snapshot.Version;
 
-        // A full fence (as in SupersedeOnStop): a publish racing with the stop either is seen by it or sees it.
-        Interlocked.Exchange(ref _snapshot, snapshot)?.MarkSuperseded();
+        // The old snapshot is marked before the new one becomes visible: whoever can read the new one (the resolver, a
+        // subscriber) already sees the old one superseded, so a caller holding the old one never uses it after that.
+        var previous = Volatile.Read(ref _snapshot);
+        previous?.MarkSuperseded();
+
+        // A full fence (as in SupersedeOnStop): a publish racing with the stop either is seen by it or sees it. Only a
+        // fallback swapped into the empty slot meanwhile can come back here.
+        var replaced = Interlocked.Exchange(ref _snapshot, snapshot);
+        if (!ReferenceEquals(replaced, previous))
+        {
+            replaced?.MarkSuperseded();
+        }
+
         if (Volatile.Read(ref _disposed))
         {
             snapshot.MarkSuperseded();
         }
+
         if (!_synced)
         {
             _synced = true;
