@@ -35,6 +35,42 @@ public class SourceTests
     }
 
     [Fact]
+    public async Task A_slice_watch_refused_after_its_list_keeps_the_last_set_until_the_endpoints_list_arrives()
+    {
+        await using var test = new TestResolver();
+        var key = TestResolver.Key("alpaca-prod");
+        var first = await test.Resolver.GetSnapshotAsync(key, Token);
+        Assert.Equal(EndpointSourceKind.EndpointSlices, first.Source);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "both watches are open");
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<ServiceEndpointSnapshot>();
+        using var subscription = test.Resolver.Subscribe(key, seen.Enqueue);
+
+        // Watching slices becomes forbidden (listing them was allowed), and the Endpoints list that follows is slow.
+        var release = new TaskCompletionSource();
+        test.Api.ListAnswerDelay = q => q.Resource == WatchedResource.Endpoints ? release.Task : null;
+        test.Api.WatchFault = q => q.Resource == WatchedResource.EndpointSlices ? FakeKubernetesApi.Status(403, "Forbidden") : null;
+        test.Api.BreakWatches();
+        await Eventually.True(() => test.Api.ListCalls.GetValueOrDefault(WatchedResource.Endpoints) > 0, "the watcher switches to Endpoints", test.Time);
+
+        // Meanwhile the Service changes: the rebuild must not read the slices still held as if they were Endpoints.
+        test.Time.Advance(TimeSpan.FromSeconds(20));
+        var service = Fixtures.AlpacaService();
+        service.Spec.Ports[0].AppProtocol = "kubernetes.io/h2c";
+        test.Api.Apply(service);
+        await Eventually.True(
+            () => test.Resolver.GetWatcherStatuses().Single().SinceLastContact < TimeSpan.FromSeconds(20),
+            "the Service change is applied");
+
+        release.SetResult();
+        await Eventually.True(
+            () => test.Resolver.TryGetSnapshot(key, out var s) && s.Source == EndpointSourceKind.Endpoints && s.ServiceInfo?.Ports[0].AppProtocol == "kubernetes.io/h2c",
+            "the Endpoints list arrives");
+        Assert.All(seen, s => Assert.NotEmpty(s.UsableEndpoints));
+        Assert.True(test.Resolver.TryGetSnapshot(key, out var last));
+        Assert.Equal(["10.1.0.11", "10.1.0.12"], Usable(last));
+    }
+
+    [Fact]
     public async Task When_both_sources_are_forbidden_the_error_names_the_role_to_add()
     {
         await using var test = new TestResolver();

@@ -134,7 +134,7 @@ internal sealed class ResourceInformer
             }
             catch (KubernetesStatusException e) when (_owner.GetFallback(this, e) is { } fallback)
             {
-                Query = fallback;
+                SwitchTo(fallback);
             }
         }
 
@@ -163,6 +163,17 @@ internal sealed class ResourceInformer
         LastChangedName = null;
         LastReplaced = null;
         await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Watches another query from now on. What is held belongs to the old one (slices, not Endpoints): until the new
+    /// query's list arrives the informer counts as not synced, so the owner builds nothing from it and its last
+    /// published snapshot stays.
+    /// </summary>
+    private void SwitchTo(ResourceQuery fallback)
+    {
+        _hasSynced = false;
+        Query = fallback;
     }
 
     private async Task<ResourceListResult> ListWithTimeoutAsync(CancellationToken cancellationToken)
@@ -215,7 +226,7 @@ internal sealed class ResourceInformer
         catch (KubernetesStatusException e) when (e.IsForbidden && _owner.GetFallback(this, e) is { } fallback)
         {
             // Listing slices was allowed but watching them is not: switch to Endpoints and re-list.
-            Query = fallback;
+            SwitchTo(fallback);
             _needsList = true;
             return;
         }

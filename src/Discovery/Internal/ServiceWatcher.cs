@@ -675,6 +675,13 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         EndpointSourceKind source;
         if (endpointInformer.Query.Resource == WatchedResource.Endpoints)
         {
+            // Just switched from slices (SwitchTo): what the informer holds is still slices until the Endpoints list
+            // arrives; building now would publish an empty set.
+            if (endpointInformer.Objects.Values.Any(static o => o is not V1Endpoints))
+            {
+                return null;
+            }
+
             source = EndpointSourceKind.Endpoints;
             endpoints = KubernetesObjectConverter.FromEndpoints(endpointInformer.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name), _rejections);
         }
