@@ -86,7 +86,7 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         => Volatile.Read(ref _slicesByService).TryGetValue(name, out var slices) ? slices : [];
 
     /// <summary>Under the registry's lock.</summary>
-    internal void AddMember(ServiceWatcher watcher) => Volatile.Write(ref _members, _members.SetItem(watcher.Key.Name, watcher));
+    internal void AddMember(ServiceWatcher watcher) => Interlocked.Exchange(ref _members, _members.SetItem(watcher.Key.Name, watcher));
 
     /// <summary>Under the registry's lock; whether no member is left.</summary>
     internal bool RemoveMember(ServiceWatcher watcher)
@@ -279,6 +279,10 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
 
     private async Task RebuildAllAsync(CancellationToken cancellationToken)
     {
+        // Pairs with the full fence in AddMember: an informer that has just marked itself synced either sees a member
+        // that joined meanwhile, or that member's own first build sees the informer synced. Volatile accesses alone
+        // would let both miss each other (a store followed by a load may be reordered), leaving the member unsynced.
+        Interlocked.MemoryBarrier();
         foreach (var member in Members.Values)
         {
             await member.RebuildSharedAsync(cancellationToken).ConfigureAwait(false);
