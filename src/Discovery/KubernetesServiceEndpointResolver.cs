@@ -129,8 +129,9 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         ArgumentNullException.ThrowIfNull(onChange);
         while (true)
         {
-            var watcher = GetOrStartWatcher(service, pinned: false);
-            if (watcher.TryAddSubscriber(onChange))
+            // A watcher started here takes the subscriber before it starts, so that its first snapshot is not missed.
+            var watcher = GetOrStartWatcher(service, pinned: false, onChange, out var subscribed);
+            if (subscribed || watcher.TryAddSubscriber(onChange))
             {
                 return new Subscription(watcher, onChange);
             }
@@ -187,8 +188,12 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     /// <summary>How many namespace watches run (<see cref="WatchScope.Namespace"/>), for tests.</summary>
     internal int NamespaceWatchCount => _namespaceWatches?.Count ?? 0;
 
-    private ServiceWatcher GetOrStartWatcher(ServiceKey service, bool pinned)
+    private ServiceWatcher GetOrStartWatcher(ServiceKey service, bool pinned) => GetOrStartWatcher(service, pinned, null, out _);
+
+    /// <summary>Returns the Service's running watcher, starting one if needed; a new one gets <paramref name="subscriber"/> before it starts.</summary>
+    private ServiceWatcher GetOrStartWatcher(ServiceKey service, bool pinned, Action<ServiceEndpointSnapshot>? subscriber, out bool subscribed)
     {
+        subscribed = false;
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         Validate(service);
         while (true)
@@ -214,6 +219,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
             var created = new ServiceWatcher(service, _context, FindPodSelector(service), pinned, _namespaceWatches);
             if (_watchers.TryAdd(service, created))
             {
+                subscribed = subscriber is not null && created.TryAddSubscriber(subscriber);
                 created.Start();
                 return created;
             }

@@ -114,6 +114,28 @@ public class ResolverApiTests
     }
 
     [Fact]
+    public async Task A_subscriber_that_starts_the_watcher_gets_its_first_snapshot()
+    {
+        // The first publish races with the subscription when the subscription is what starts the watcher; it is quickest
+        // when the namespace watch has synced already and the new watcher only builds from it. Repeat to see it.
+        for (var i = 0; i < 50; i++)
+        {
+            await using var test = new TestResolver(o => o.WatchScope = WatchScope.Namespace);
+            await test.Resolver.GetSnapshotAsync(TestResolver.Key("bandicoot-prod"), Token);
+            var seen = new List<long>();
+            using (test.Resolver.Subscribe(Alpaca, s => { lock (seen) { seen.Add(s.Version); } }))
+            {
+                var first = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+                await Eventually.True(() => { lock (seen) { return seen.Count > 0; } }, "the subscriber is called");
+                lock (seen)
+                {
+                    Assert.Equal(first.Version, seen[0]);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Watch_async_yields_the_current_snapshot_then_changes()
     {
         await using var test = new TestResolver();
