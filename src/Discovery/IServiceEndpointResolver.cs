@@ -29,6 +29,10 @@ public interface IServiceEndpointResolver
     /// </summary>
     IAsyncEnumerable<ServiceEndpointSnapshot> WatchAsync(ServiceKey service, CancellationToken cancellationToken = default);
 
-    /// <summary>Calls <paramref name="onChange"/> with every new snapshot of a Service until the returned handle is disposed.</summary>
+    /// <summary>
+    /// Calls <paramref name="onChange"/> with every new snapshot of a Service until the returned handle is disposed. When the
+    /// subscription is what starts the Service's watcher, the first snapshot is among them; a snapshot published before the
+    /// subscription is not replayed (read it with <see cref="TryGetSnapshot"/>).
+    /// </summary>
     IDisposable Subscribe(ServiceKey service, Action<ServiceEndpointSnapshot> onChange);
 }
