@@ -659,11 +659,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         var info = service.Info;
         if (info.IsExternalName)
         {
-            var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
-            ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
-                ? []
-                : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
-            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return BuildExternalName(info, now);
         }
 
         if (endpointInformer is not { HasSynced: true })
@@ -708,6 +704,16 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         return new ServiceEndpointSnapshot(Key, true, info, source, Intern(endpoints), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
     }
 
+    /// <summary>An ExternalName Service: its one "endpoint" is the external name, whichever source watches it.</summary>
+    private ServiceEndpointSnapshot BuildExternalName(KubernetesServiceInfo info, DateTimeOffset now)
+    {
+        var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
+        ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
+            ? []
+            : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
+        return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, Intern(external), _version + 1, info.ResourceVersion, now, _context.Options.IncludeNotReadyEndpoints);
+    }
+
     private async ValueTask<ServiceEndpointSnapshot?> BuildSharedAsync(NamespaceWatch shared, CancellationToken cancellationToken)
     {
         var options = _context.Options;
@@ -727,11 +733,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         var info = service.Info;
         if (info.IsExternalName)
         {
-            var ports = info.Ports.Select(p => new EndpointPort(p.Name, p.Port, p.Protocol, p.AppProtocol)).ToImmutableArray();
-            ImmutableArray<ServiceEndpoint> external = string.IsNullOrEmpty(info.ExternalName)
-                ? []
-                : [new ServiceEndpoint(info.ExternalName.TrimEnd('.'), KubernetesObjectConverter.FamilyOf(info.ExternalName), ports, true, true, false)];
-            return new ServiceEndpointSnapshot(Key, true, info, EndpointSourceKind.ExternalName, Intern(external), _version + 1, info.ResourceVersion, now, options.IncludeNotReadyEndpoints);
+            return BuildExternalName(info, now);
         }
 
         if (!info.HasSelector)
