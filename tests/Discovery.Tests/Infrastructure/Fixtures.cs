@@ -3,7 +3,7 @@ using k8s.Models;
 
 namespace Discovery.Tests.Infrastructure;
 
-/// <summary>The objects recorded from a real API server (shared/fixtures/apiserver-v1.26/setup), loaded fresh for each use.</summary>
+/// <summary>The objects recorded from a real API server (tests/fixtures/apiserver-v1.26/setup, a copy of the recorded transcripts), loaded fresh for each use.</summary>
 internal static class Fixtures
 {
     public const string Namespace = "demo";
