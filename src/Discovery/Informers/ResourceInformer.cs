@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,9 @@ internal sealed class ResourceInformer
     private string? _resourceVersion;
     private bool _needsList = true;
     private int _failuresSinceProgress;
+    // Whether the current attempt's watch delivered anything, and the failure that ended such a watch (see AttemptAsync).
+    private bool _watchProgressed;
+    private Exception? _failureAfterProgress;
     private int _malformedStreak;
     private int _prematureEnds;
     private volatile bool _hasSynced;
@@ -49,6 +53,7 @@ internal sealed class ResourceInformer
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
+                Randomizer = context.Random,
                 Delay = options.ReconnectBaseDelay,
                 MaxDelay = options.ReconnectMaxDelay,
                 OnRetry = args =>
@@ -101,7 +106,7 @@ internal sealed class ResourceInformer
             try
             {
                 await _pipeline.ExecuteAsync(
-                    static async (self, token) => await self.ListAndWatchOnceAsync(token).ConfigureAwait(false),
+                    static async (self, token) => await self.AttemptAsync(token).ConfigureAwait(false),
                     this,
                     cancellationToken).ConfigureAwait(false);
             }
@@ -109,6 +114,31 @@ internal sealed class ResourceInformer
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// One attempt of the retry pipeline. The pipeline's delays grow with its attempt number; a watch that delivered events
+    /// before failing has shown the API healthy again, so its failure must not continue the earlier sequence (after a day of
+    /// occasional drops every reconnect would wait the maximum). Such a failure ends the pipeline's run instead, and the next
+    /// run reports it from its first attempt: the reconnect waits the base delay, and repeated failures grow from there.
+    /// </summary>
+    private async ValueTask AttemptAsync(CancellationToken cancellationToken)
+    {
+        if (_failureAfterProgress is { } failure)
+        {
+            _failureAfterProgress = null;
+            ExceptionDispatchInfo.Throw(failure);
+        }
+
+        _watchProgressed = false;
+        try
+        {
+            await ListAndWatchOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (_watchProgressed && e is not OperationCanceledException)
+        {
+            _failureAfterProgress = e;
         }
     }
 
@@ -260,6 +290,7 @@ internal sealed class ResourceInformer
         _context.Metrics.WatchEvents.Add(1, WatcherContext.EventTags(_service, Query, type));
         _failuresSinceProgress = 0;
         _malformedStreak = 0;
+        _watchProgressed = true;
         _owner.OnContact(this);
         if (item?.Metadata is not { } metadata)
         {
@@ -363,10 +394,10 @@ internal sealed class ResourceInformer
         _owner.OnFailure(this, error);
     }
 
-    private static int JitteredTimeoutSeconds(TimeSpan watchTimeout)
+    private int JitteredTimeoutSeconds(TimeSpan watchTimeout)
     {
         // Spread reconnects of many watchers over time instead of all ending together.
-        var seconds = watchTimeout.TotalSeconds * (1 - (0.2 * Random.Shared.NextDouble()));
+        var seconds = watchTimeout.TotalSeconds * (1 - (0.2 * _context.Random()));
         return Math.Max(1, (int)seconds);
     }
 }

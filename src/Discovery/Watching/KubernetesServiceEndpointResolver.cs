@@ -55,7 +55,8 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         ILoggerFactory? loggerFactory,
         IMeterFactory? meterFactory,
         bool isInCluster,
-        IDisposable? ownedClient)
+        IDisposable? ownedClient,
+        Func<double>? random = null)
     {
         ArgumentNullException.ThrowIfNull(apiFactory);
         ArgumentNullException.ThrowIfNull(options);
@@ -63,7 +64,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Discovery");
         DefaultNamespace = ServiceHostParser.ResolveDefaultNamespace(options);
         _metrics = new DiscoveryMetrics(meterFactory, () => _watchers.Values);
-        _context = new WatcherContext(options, apiFactory, clock, logger, _metrics, isInCluster, DefaultNamespace);
+        _context = new WatcherContext(options, apiFactory, clock, logger, _metrics, isInCluster, DefaultNamespace, random);
         _allowedNamespaces = new HashSet<string>(options.AllowedNamespaces.Select(n => n.Trim().ToLowerInvariant()), StringComparer.Ordinal);
         _ownedClient = ownedClient;
         _namespaceWatches = options.WatchScope is WatchScope.Namespace or WatchScope.Auto ? new NamespaceWatchRegistry(_context) : null;
