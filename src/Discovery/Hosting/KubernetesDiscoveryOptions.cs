@@ -18,7 +18,11 @@ public sealed class KubernetesDiscoveryOptions
     /// <summary>The file holding the pod's namespace when running in a cluster.</summary>
     public string ServiceAccountNamespacePath { get; set; } = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-    /// <summary>Where endpoints come from. Default <see cref="EndpointSourceKind.EndpointSlices"/>, falling back to Endpoints automatically.</summary>
+    /// <summary>
+    /// Where the endpoints of Services come from: <see cref="EndpointSourceKind.EndpointSlices"/> (default, falling back to
+    /// Endpoints automatically) or <see cref="EndpointSourceKind.Endpoints"/>. Other values are refused at startup; names
+    /// discovered from pods are chosen with <see cref="PodSelectors"/>, whatever the source.
+    /// </summary>
     public EndpointSourceKind Source { get; set; } = EndpointSourceKind.EndpointSlices;
 
     /// <summary>Whether to fall back to core/v1 Endpoints when EndpointSlices are not served or not permitted. Default true.</summary>
