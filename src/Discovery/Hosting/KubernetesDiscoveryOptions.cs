@@ -94,6 +94,15 @@ public sealed class KubernetesDiscoveryOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a <c>name.namespace</c> host that is not a Service the app can see (none of that name, or RBAC refuses the
+    /// namespace) is remembered as such: its requests go to DNS without asking the API again meanwhile, and no watcher runs
+    /// for it. Such hosts are the shape of external names (<c>example.com</c>, <c>shop.internal</c>). A Service created under
+    /// that name is used after at most this long. Default 3 minutes.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    public TimeSpan NegativeCacheDuration { get; set; } = TimeSpan.FromMinutes(3);
+
     /// <summary>A watcher whose last successful contact with the API is older than this is reported stale. Default 5 minutes.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan StaleAfter { get; set; } = TimeSpan.FromMinutes(5);
