@@ -31,6 +31,11 @@ internal sealed class ResourceInformer
     // Whether the current attempt's watch delivered anything, and the failure that ended such a watch (see AttemptAsync).
     private bool _watchProgressed;
     private Exception? _failureAfterProgress;
+    // Restart: cancels the current run of the pipeline (its back-off delay, or the watch), optionally to watch another query.
+    private readonly object _roundGate = new();
+    private CancellationTokenSource? _round;
+    private bool _restartRequested;
+    private ResourceQuery? _switchRequested;
     private int _malformedStreak;
     private int _prematureEnds;
     private volatile bool _hasSynced;
@@ -103,17 +108,76 @@ internal sealed class ResourceInformer
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            using var round = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            lock (_roundGate)
+            {
+                _round = round;
+                _restartRequested = false;
+                if (_switchRequested is { } next)
+                {
+                    _switchRequested = null;
+                    SwitchTo(next);
+                    _needsList = true;
+                    _failureAfterProgress = null;
+                }
+            }
+
             try
             {
                 await _pipeline.ExecuteAsync(
                     static async (self, token) => await self.AttemptAsync(token).ConfigureAwait(false),
                     this,
-                    cancellationToken).ConfigureAwait(false);
+                    round.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
+            catch (OperationCanceledException) when (round.IsCancellationRequested)
+            {
+                // Restart: try again at once (a fresh back-off sequence).
+            }
+            finally
+            {
+                lock (_roundGate)
+                {
+                    _round = null;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Abandons the current attempt or back-off delay and lists and watches again at once; with <paramref name="switchTo"/>,
+    /// watches that query from now on (its list swaps in as a whole, so the owner builds nothing from it until then). Safe
+    /// from any thread: the loop applies it between runs.
+    /// </summary>
+    public void Restart(ResourceQuery? switchTo = null)
+    {
+        CancellationTokenSource? round;
+        lock (_roundGate)
+        {
+            if (switchTo is not null)
+            {
+                _switchRequested = switchTo;
+            }
+
+            if (_restartRequested)
+            {
+                return;
+            }
+
+            _restartRequested = true;
+            round = _round;
+        }
+
+        try
+        {
+            round?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run just ended; the next one applies the request.
         }
     }
 
