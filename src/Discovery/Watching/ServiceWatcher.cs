@@ -50,6 +50,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private long _accessCheckedAt;
     private Task<ServiceEndpointSnapshot?>? _accessCheck;
     private int _slicesProbeRunning;
+    private int _reportRunning;
     private bool _disposed;
     private readonly NamespaceWatchRegistry? _registry;
     // In WatchScope.Namespace: the namespace watch this Service's snapshots are built from; null when watched per Service.
@@ -371,7 +372,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             }
 
             _faultIsForbidden = true;
-            _ = ReportForbiddenAsync(verb, resource, group, serverMessage, error);
+            if (Interlocked.Exchange(ref _reportRunning, 1) == 0)
+            {
+                // One probe at a time: every retry of every informer lands here while RBAC refuses.
+                _ = ReportForbiddenAsync(verb, resource, group, serverMessage, error);
+            }
         }
         else if (error is KubernetesStatusException { StatusCode: 401 })
         {
@@ -466,6 +471,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
         finally
         {
+            Volatile.Write(ref _reportRunning, 0);
             _initialOutcome.TrySetResult();
         }
     }
@@ -489,7 +495,8 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
                 return Task.FromResult<ServiceEndpointSnapshot?>(null);
             }
 
-            _accessCheck = RunAccessCheckAsync();
+            // Started outside the lock: the probe's requests are sent on the thread pool.
+            _accessCheck = Task.Run(RunAccessCheckAsync, CancellationToken.None);
             return _accessCheck.WaitAsync(cancellationToken);
         }
     }
