@@ -31,10 +31,13 @@ public interface IServiceEndpointResolver
     /// <remarks>
     /// The resolver of the discovery core asks the API once per host per
     /// <see cref="KubernetesDiscoveryOptions.NegativeCacheDuration"/> and starts no watcher for a host that is not a visible
-    /// Service. This default implementation maps the answers of <see cref="GetSnapshotAsync"/>.
+    /// Service. This default implementation maps the answers of <see cref="GetSnapshotAsync"/>: a Service that does not exist
+    /// is <see langword="null"/>; an error (a refusal too, as it cannot tell a hidden namespace from a hidden Service) is
+    /// thrown, and the HTTP handler then sends the host to DNS for a while.
     /// </remarks>
     /// <exception cref="NamespaceNotAllowedException">The namespace is outside the allow-list.</exception>
     /// <exception cref="KubernetesApiUnavailableException">The API could not be reached before the initial sync timed out.</exception>
+    /// <exception cref="KubernetesForbiddenException">The Service is visible but its endpoints may not be read.</exception>
     async ValueTask<ServiceEndpointSnapshot?> GetSnapshotIfVisibleAsync(ServiceKey service, CancellationToken cancellationToken = default)
     {
         try
@@ -42,7 +45,7 @@ public interface IServiceEndpointResolver
             var snapshot = await GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
             return snapshot.ServiceExists ? snapshot : null;
         }
-        catch (Exception e) when (e is ServiceNotFoundException or KubernetesForbiddenException)
+        catch (ServiceNotFoundException)
         {
             return null;
         }
