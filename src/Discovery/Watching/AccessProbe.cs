@@ -49,8 +49,9 @@ internal static class AccessProbe
                 .GroupBy(a => a.Resource)
                 .Select(g => new KubernetesRbacRule(ApiGroupOf(g.Key), NameOf(g.Key), [.. g.Select(a => a.Verb)]))];
         }
-        catch (Exception e) when (e is KubernetesStatusException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested) || e is HttpRequestException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Unreachable, too slow, another status, no client yet: the refusal is reported as it came.
             return null;
         }
     }

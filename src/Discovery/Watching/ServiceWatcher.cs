@@ -465,7 +465,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
                 _fault = () => new KubernetesForbiddenException(Key, verb, resource, group, missing, serverMessage, error);
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
         {
             // Stopping.
         }
@@ -503,7 +503,18 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
     private async Task<ServiceEndpointSnapshot?> RunAccessCheckAsync()
     {
-        var missing = await AccessProbe.FindMissingAsync(_context, Key, _podSelector, FindService()?.Info is { HasSelector: false }, _stopping.Token).ConfigureAwait(false);
+        CancellationToken stopping;
+        try
+        {
+            stopping = _stopping.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped meanwhile: the caller reports the fault it has.
+            return null;
+        }
+
+        var missing = await AccessProbe.FindMissingAsync(_context, Key, _podSelector, FindService()?.Info is { HasSelector: false }, stopping).ConfigureAwait(false);
         Volatile.Write(ref _accessCheckedAt, _context.TimeProvider.GetTimestamp());
         if (missing is null || _synced)
         {
@@ -550,11 +561,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
         try
         {
-            await outcome.Task.WaitAsync(_context.Options.InitialSyncTimeout, _context.TimeProvider, _stopping.Token).ConfigureAwait(false);
+            await outcome.Task.WaitAsync(_context.Options.InitialSyncTimeout, _context.TimeProvider, stopping).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             _initialSyncTimedOut = true;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped meanwhile.
         }
 
         return Current;
