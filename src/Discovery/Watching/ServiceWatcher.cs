@@ -12,6 +12,9 @@ namespace Discovery.Internal;
 /// </summary>
 internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 {
+    // The longest wait between probes of EndpointSlices refused by RBAC (see ReturnToSlicesWhenAllowedAsync).
+    private static readonly TimeSpan SlicesProbeMaxDelay = TimeSpan.FromMinutes(5);
+
     private readonly WatcherContext _context;
     private readonly string? _podSelector;
     private readonly CancellationTokenSource _stopping = new();
@@ -407,10 +410,16 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     }
 
     /// <summary>
-    /// After a 403 sent the watcher to core/v1 Endpoints: probes EndpointSlices (list and watch) with jittered exponential
+    /// After a 403 sent the watcher to core/v1 Endpoints: probes EndpointSlices (a one-item list) with jittered exponential
     /// back-off until RBAC allows them again, then switches the endpoint informer back. Its slices list swaps in whole, and
     /// nothing is built from it before, so readers keep the Endpoints-based set until the slice-based one replaces it.
     /// </summary>
+    /// <remarks>
+    /// A transient refusal (an authorizer warming up) ends within seconds and the back-off starts at the base delay; a Role
+    /// that grants only Endpoints refuses for good, so the delay grows to at least 5 minutes rather than the reconnect cap:
+    /// a thousand such Services then cost a few list requests a second, not dozens. A Role granting list but not watch
+    /// (rare) sends the watcher back to Endpoints at the watch, and the probing starts over.
+    /// </remarks>
     private async Task ReturnToSlicesWhenAllowedAsync()
     {
         var options = _context.Options;
@@ -424,7 +433,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
                 UseJitter = true,
                 Randomizer = _context.Random,
                 Delay = options.ReconnectBaseDelay,
-                MaxDelay = options.ReconnectMaxDelay,
+                MaxDelay = options.ReconnectMaxDelay > SlicesProbeMaxDelay ? options.ReconnectMaxDelay : SlicesProbeMaxDelay,
             })
             .Build();
         try
@@ -432,8 +441,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             // The refusal has just happened: the first probe waits one base delay too.
             await Task.Delay(options.ReconnectBaseDelay, _context.TimeProvider, token).ConfigureAwait(false);
             await pipeline.ExecuteAsync(
-                async ct => await _context.Api.IsAllowedAsync(WatchedResource.EndpointSlices, Key.Namespace, Key.Name, "list", ct).ConfigureAwait(false) == true
-                    && await _context.Api.IsAllowedAsync(WatchedResource.EndpointSlices, Key.Namespace, Key.Name, "watch", ct).ConfigureAwait(false) == true,
+                async ct => await _context.Api.IsAllowedAsync(WatchedResource.EndpointSlices, Key.Namespace, Key.Name, "list", ct).ConfigureAwait(false) == true,
                 token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
