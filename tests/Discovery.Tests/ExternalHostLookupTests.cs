@@ -58,6 +58,19 @@ public class ExternalHostLookupTests
     }
 
     [Fact]
+    public async Task A_pod_selector_name_in_name_namespace_form_is_found_without_a_service()
+    {
+        await using var test = new TestResolver(o => o.PodSelectors["workers." + Fixtures.Namespace] = "app=worker");
+        test.Api.Apply(SourceTests.Pod("worker-a", "10.3.0.1", ready: true));
+
+        var snapshot = await test.Resolver.GetSnapshotIfVisibleAsync(TestResolver.Key("workers"), Token);
+
+        Assert.NotNull(snapshot);
+        Assert.Equal(EndpointSourceKind.Pods, snapshot.Source);
+        Assert.Equal("10.3.0.1", snapshot.UsableEndpoints.Single().Address);
+    }
+
+    [Fact]
     public async Task Concurrent_lookups_of_a_new_host_share_one_list()
     {
         await using var test = new TestResolver();

@@ -219,7 +219,9 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         Validate(service);
-        if (!_watchers.ContainsKey(service))
+
+        // A PodSelectors name is no Service: its watcher (of pods) answers.
+        if (!_watchers.ContainsKey(service) && FindPodSelector(service) is null)
         {
             var visibility = await _visibility.ProbeAsync(service, cancellationToken).ConfigureAwait(false);
             if (visibility is ServiceVisibility.NotFound or ServiceVisibility.Forbidden)
