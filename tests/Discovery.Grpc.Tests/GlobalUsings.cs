@@ -1,0 +1,4 @@
+global using Discovery.Grpc.Tests.Protos;
+global using Grpc.Core;
+global using Grpc.Net.Client;
+global using Grpc.Net.Client.Configuration;
