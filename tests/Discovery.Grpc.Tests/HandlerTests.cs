@@ -128,4 +128,22 @@ public sealed class HandlerTests
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
         Assert.False(meanwhile.ContainsKey(serving.Name));
     }
+
+    [Fact]
+    public async Task AddGrpcClient_on_a_kubernetes_address_uses_grpcs_balancer_beside_the_handler()
+    {
+        // AddKubernetesDiscovery() serves every client, and switches grpc-dotnet's balancing off on them; a kubernetes: client
+        // needs it, and gets it back.
+        await using var cluster = await StartAsync(services => services
+            .AddGrpcClient<Pods.PodsClient>(o => o.Address = new Uri("kubernetes:///bandicoot"))
+            .ConfigureChannel(o =>
+            {
+                o.Credentials = ChannelCredentials.Insecure;
+                o.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
+            }));
+        var pods = await cluster.StartServiceAsync("bandicoot", 3);
+        var client = cluster.Provider.GetRequiredService<Pods.PodsClient>();
+
+        Assert.True(await Calls.ReachAllAsync(client, [.. pods.Select(p => p.Name)]));
+    }
 }

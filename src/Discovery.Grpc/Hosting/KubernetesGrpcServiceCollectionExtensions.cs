@@ -1,6 +1,7 @@
 using Discovery;
 using Discovery.Grpc;
 using Grpc.Net.Client.Balancer;
+using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -22,8 +23,9 @@ public static class KubernetesGrpcServiceCollectionExtensions
     /// <remarks>
     /// grpc-dotnet balances only when it owns the connections: the channel's handler must be a <c>SocketsHttpHandler</c> without
     /// a <c>ConnectCallback</c> and without the <c>__GrpcLoadBalancingDisabled</c> property that
-    /// Microsoft.Extensions.ServiceDiscovery's <c>AddServiceDiscovery()</c> (and Discovery.Http's handler) set on the clients
-    /// they apply to. Choose a load-balancing policy on the channel:
+    /// Microsoft.Extensions.ServiceDiscovery's <c>AddServiceDiscovery()</c> sets on the clients it applies to (grpc-dotnet then
+    /// refuses to create a <c>kubernetes:</c> channel). Discovery.Http's handler sets it too; for <c>AddGrpcClient</c> clients on a
+    /// <c>kubernetes:</c> address this registration switches it back on. Choose a load-balancing policy on the channel:
     /// <c>ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } }</c>; gRPC's default is
     /// <c>pick_first</c>, one pod at a time.
     /// </remarks>
@@ -58,6 +60,7 @@ public static class KubernetesGrpcServiceCollectionExtensions
             provider.GetService<TimeProvider>(),
             provider.GetService<ILoggerFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ResolverFactory, KubernetesResolverFactory>(static provider => provider.GetRequiredService<KubernetesResolverFactory>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<GrpcClientFactoryOptions>, KubernetesGrpcClientFactoryOptionsSetup>());
         return services;
     }
 }
