@@ -32,6 +32,9 @@ internal sealed class KubernetesResolver : Resolver
     private readonly Channel<Wake> _wake = Channel.CreateBounded<Wake>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly Action<ServiceEndpointSnapshot> _onSnapshot;
     private ServiceEndpointSnapshot? _latest;
+
+    // Only the publishing task reads and writes it.
+    private ServiceEndpointSnapshot? _published;
     private Action<ResolverResult>? _listener;
     private int _started;
 
@@ -114,6 +117,7 @@ internal sealed class KubernetesResolver : Resolver
 
         IDisposable? subscription = null;
         var delay = _options.RetryDelay;
+        var republish = true;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -128,13 +132,15 @@ internal sealed class KubernetesResolver : Resolver
                     }
 
                     delay = _options.RetryDelay;
-                    PublishLatest();
+                    PublishLatest(republish);
                     if (!await _wake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                     {
                         return;
                     }
 
-                    _wake.Reader.TryRead(out _);
+                    // A snapshot wake for one already published (the first one, seen by both the read and the subscription) is
+                    // skipped; a refresh always publishes.
+                    republish = _wake.Reader.TryRead(out var wake) && wake == Wake.Refresh;
                 }
                 catch (DiscoveryException e) when (IsPermanent(e))
                 {
@@ -144,6 +150,7 @@ internal sealed class KubernetesResolver : Resolver
                 }
                 catch (DiscoveryException e)
                 {
+                    republish = true;
                     Fail(e);
                     await WaitForSnapshotAsync(delay, cancellationToken).ConfigureAwait(false);
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
@@ -231,9 +238,15 @@ internal sealed class KubernetesResolver : Resolver
         }
     }
 
-    private void PublishLatest()
+    private void PublishLatest(bool republish)
     {
         var snapshot = Volatile.Read(ref _latest)!;
+        if (!republish && ReferenceEquals(snapshot, _published))
+        {
+            return;
+        }
+
+        _published = snapshot;
         var target = _target!;
         if (!snapshot.ServiceExists)
         {
