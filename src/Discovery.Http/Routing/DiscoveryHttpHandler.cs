@@ -398,7 +398,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             // The inner handler answered synchronously (a cached or in-memory response): nothing to wait for.
             try
             {
-                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode);
+                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode, sent.Result);
             }
             finally
             {
@@ -432,7 +432,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             var response = sent.Result;
             try
             {
-                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode);
+                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode, response);
             }
             finally
             {
@@ -516,7 +516,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 }
 
                 var statusCode = response is null ? (int?)null : (int)response.StatusCode;
-                EndAttempt(balancer, destination, started, outcome, statusCode);
+                EndAttempt(balancer, destination, started, outcome, statusCode, response);
                 if (outcome == AttemptOutcome.Success)
                 {
                     return response!;
@@ -605,13 +605,28 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         metrics.Started(service);
     }
 
-    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode)
+    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode, HttpResponseMessage? response)
     {
         var metrics = _client.Metrics;
         destination.Statistics.Finished();
         metrics.Finished(balancer.Service);
         var end = Stopwatch.GetTimestamp();
         var elapsed = Stopwatch.GetElapsedTime(started, end);
+        if (outcome == AttemptOutcome.Success && response is { Version.Major: >= 2 } && GrpcStatusClassifier.IsGrpc(response))
+        {
+            // A gRPC call answers 200 whatever happened: its status is a grpc-status header (trailers-only) or trailer.
+            if (!GrpcStatusClassifier.TryGetStatus(response.Headers, out var status))
+            {
+                var client = _client;
+                response.Content = new GrpcTrailersContent(response, response.Content, late =>
+                    balancer.ReportOutcome(destination, late, elapsed, client.UsesSystemClock ? Stopwatch.GetTimestamp() : client.TimeProvider.GetTimestamp()));
+                metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
+                return;
+            }
+
+            outcome = GrpcStatusClassifier.OutcomeOf(status);
+        }
+
         balancer.ReportOutcome(destination, outcome, elapsed, _client.UsesSystemClock ? end : _client.TimeProvider.GetTimestamp());
         metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
     }
