@@ -83,7 +83,8 @@ internal sealed class DestinationChangeSignal : IDisposable
         }
     }
 
-    private void OnChanged(ServiceEndpointSnapshot snapshot)
+    /// <summary>A followed snapshot was superseded: reload now, or at the end of the interval if a reload just happened.</summary>
+    internal void OnChanged(ServiceEndpointSnapshot snapshot)
     {
         CancellationTokenSource? fire = null;
         int changed;
