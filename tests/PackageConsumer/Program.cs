@@ -9,6 +9,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ServiceDiscovery;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.ServiceDiscovery;
 
 // What a customer writes to test their app's discovery without a cluster, built only from the packages:
 // the emulator, one backend pod on a loopback address, a Service and its EndpointSlice, and an HttpClient
@@ -70,11 +73,22 @@ builder.Services.AddKubernetesDiscovery(options =>
     options.AddressMode = AddressMode.PodIP;
 });
 builder.Services.AddHttpClient("alpaca", http => http.BaseAddress = new Uri("http://alpaca-prod/"));
+
+// The adapters read the same watch: Aspire's service discovery (MESD) and YARP's destination resolver.
+builder.Services.AddServiceDiscovery();
+builder.Services.AddKubernetesServiceEndpointProvider();
+builder.Services.AddReverseProxy().AddKubernetesDestinationResolver();
 using var app = builder.Build();
 await app.StartAsync(cancellationToken);
 
 var answer = await app.Services.GetRequiredService<IHttpClientFactory>().CreateClient("alpaca").GetStringAsync(new Uri("/", UriKind.Relative), cancellationToken);
+var podEndpoint = $"{podAddress}:{podPort}";
+var mesd = await app.Services.GetRequiredService<ServiceEndpointResolver>().GetEndpointsAsync("http://alpaca-prod", cancellationToken);
+var mesdAnswer = string.Join(",", mesd.Endpoints.Select(e => e.EndPoint.ToString()));
+var yarp = await app.Services.GetRequiredService<IDestinationResolver>().ResolveDestinationsAsync(
+    new Dictionary<string, DestinationConfig> { ["alpaca"] = new() { Address = "http://alpaca-prod" } }, cancellationToken);
+var yarpAnswer = string.Join(",", yarp.Destinations.Values.Select(d => d.Address));
 await app.StopAsync(cancellationToken);
 
-Console.WriteLine($"http://alpaca-prod/ answered: {answer}");
-return answer == PodName ? 0 : 1;
+Console.WriteLine($"http://alpaca-prod/ answered: {answer}; MESD resolved: {mesdAnswer}; YARP destinations: {yarpAnswer}");
+return answer == PodName && mesdAnswer == $"http://{podEndpoint}/" && yarpAnswer == $"http://{podEndpoint}" ? 0 : 1;
