@@ -20,6 +20,7 @@ internal sealed class DestinationChangeSignal : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _minimumInterval;
     private readonly Action<int> _onSignal;
+    private readonly Action<Action> _dispatch;
     private CancellationTokenSource _generation = new();
     private IChangeToken _token;
     private long _lastSignal;
@@ -27,9 +28,17 @@ internal sealed class DestinationChangeSignal : IDisposable
     private ITimer? _pending;
     private int _changedServices;
 
-    public DestinationChangeSignal(TimeProvider time, TimeSpan minimumInterval, Action<int> onSignal)
+    /// <param name="time">The clock of the interval.</param>
+    /// <param name="minimumInterval">The shortest time between two signals.</param>
+    /// <param name="onSignal">Told how many Service changes each signal carries (for the log).</param>
+    /// <param name="dispatch">
+    /// Runs a signal raised by a snapshot change; the thread pool when null. A snapshot token fires on the watcher's task, and
+    /// YARP's callback starts its whole reload synchronously: that must not hold up the watcher.
+    /// </param>
+    public DestinationChangeSignal(TimeProvider time, TimeSpan minimumInterval, Action<int> onSignal, Action<Action>? dispatch = null)
     {
         _time = time;
+        _dispatch = dispatch ?? (static work => ThreadPool.UnsafeQueueUserWorkItem(static w => w(), work, preferLocal: false));
         _minimumInterval = minimumInterval < TimeSpan.Zero ? TimeSpan.Zero : minimumInterval;
         _onSignal = onSignal;
         _token = new CancellationChangeToken(_generation.Token);
@@ -112,7 +121,7 @@ internal sealed class DestinationChangeSignal : IDisposable
             fire = NextGeneration(out changed);
         }
 
-        Fire(fire, changed);
+        _dispatch(() => Fire(fire, changed));
     }
 
     private void Arm(TimeSpan delay)

@@ -130,7 +130,7 @@ public class YarpResolverTests
     {
         var time = new FakeTimeProvider();
         var signals = 0;
-        using var signal = new DestinationChangeSignal(time, TimeSpan.FromMilliseconds(250), _ => signals++);
+        using var signal = new DestinationChangeSignal(time, TimeSpan.FromMilliseconds(250), _ => signals++, dispatch: work => work());
         var first = signal.Current;
 
         signal.OnChanged(Snapshot("alpaca-prod"));
