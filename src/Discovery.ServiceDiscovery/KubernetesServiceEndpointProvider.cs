@@ -6,8 +6,9 @@ using MesdEndpoint = Microsoft.Extensions.ServiceDiscovery.ServiceEndpoint;
 namespace Discovery.ServiceDiscovery;
 
 /// <summary>
-/// Answers one MESD query from the shared Kubernetes watch. Holds no watch and no subscription of its own: MESD creates and
-/// disposes providers often (handlers recycled, idle watchers evicted), and each is a few references. Every answer carries
+/// Answers one MESD query from the shared Kubernetes watch. Starts no watch of its own: MESD creates and disposes providers
+/// often (handlers recycled, idle watchers evicted), and each is a few references plus, once used, a hold that keeps the
+/// shared watcher from idling out while MESD uses the Service. Every answer carries
 /// the snapshot's change token, so MESD re-resolves when the Service changes and never polls.
 /// </summary>
 internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvider, IHostNameFeature
@@ -17,6 +18,7 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
     private readonly KubernetesServiceEndpointProviderOptions _options;
     private readonly string? _defaultPortName;
     private readonly ILogger _logger;
+    private IDisposable? _inUse;
 
     public KubernetesServiceEndpointProvider(
         KubernetesEndpointQuery query,
@@ -68,6 +70,8 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
             }
         }
 
+        KeepWatched(service);
+
         // Added before any outcome below: a Service that appears, or gains ready pods, fires it too.
         endpoints.AddChangeToken(snapshot.ChangeToken);
         if (!snapshot.ServiceExists)
@@ -103,8 +107,35 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
     }
 
     /// <inheritdoc/>
-    /// <remarks>Nothing to release: the watch belongs to the resolver and outlives every provider.</remarks>
-    public ValueTask DisposeAsync() => default;
+    /// <remarks>
+    /// Releases the provider's hold on the watcher; the watch itself belongs to the resolver and goes on, until the core's
+    /// idle timeout if nothing else uses the Service.
+    /// </remarks>
+    public ValueTask DisposeAsync()
+    {
+        Interlocked.Exchange(ref _inUse, null)?.Dispose();
+        return default;
+    }
+
+    /// <summary>
+    /// Keeps the Service's watcher from idling out while MESD holds this provider. MESD's request path reads its cached answer
+    /// and never reaches the core, so without a hold the watcher would stop after the core's idle timeout, fire the token and
+    /// make MESD wait for a fresh list (or fail, with the API down) while the Service is in use. MESD disposes the provider
+    /// once it stops using the Service, which releases the hold.
+    /// </summary>
+    private void KeepWatched(ServiceKey service)
+    {
+        if (Volatile.Read(ref _inUse) is not null)
+        {
+            return;
+        }
+
+        var hold = _resolver.Subscribe(service, static _ => { });
+        if (Interlocked.CompareExchange(ref _inUse, hold, null) is not null)
+        {
+            hold.Dispose();
+        }
+    }
 
     /// <inheritdoc/>
     public override string ToString() => "Kubernetes";

@@ -33,6 +33,7 @@ public sealed class KubernetesDestinationResolver : IDestinationResolver, IDispo
     private readonly DestinationChangeSignal _signal;
     private readonly object _lastKnownGate = new();
     private readonly Dictionary<ServiceKey, ServiceEndpointSnapshot> _lastKnown = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ServiceKey, IDisposable> _inUse = new();
 
     /// <summary>Creates the resolver (normally through <c>AddKubernetesDestinationResolver()</c>).</summary>
     /// <param name="resolver">The shared endpoint resolver.</param>
@@ -107,7 +108,16 @@ public sealed class KubernetesDestinationResolver : IDestinationResolver, IDispo
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _signal.Dispose();
+    public void Dispose()
+    {
+        _signal.Dispose();
+        foreach (var hold in _inUse.Values)
+        {
+            hold.Dispose();
+        }
+
+        _inUse.Clear();
+    }
 
     private async ValueTask<ServiceEndpointSnapshot?> GetSnapshotAsync(string id, DestinationConfig config, ServiceHostParseResult parse, CancellationToken cancellationToken)
     {
@@ -148,6 +158,18 @@ public sealed class KubernetesDestinationResolver : IDestinationResolver, IDispo
 
     private ServiceEndpointSnapshot Remember(ServiceEndpointSnapshot snapshot)
     {
+        // YARP's request path never reaches the core, so a Service the gateway routes to would idle out (and be re-listed
+        // on the next reload): hold its watcher for the resolver's life. A Service dropped from YARP's configuration stays
+        // watched until the app restarts; a gateway's set of Services is its configuration, so this is bounded by it.
+        if (!_inUse.ContainsKey(snapshot.Service))
+        {
+            var hold = _resolver.Subscribe(snapshot.Service, static _ => { });
+            if (!_inUse.TryAdd(snapshot.Service, hold))
+            {
+                hold.Dispose();
+            }
+        }
+
         _signal.Watch(snapshot);
         lock (_lastKnownGate)
         {

@@ -210,6 +210,45 @@ public class MesdProviderTests
         Assert.Equal(1, cluster.Emulator.Requests.Count(r => r.Method == "GET" && r.Path.Contains("endpointslices", StringComparison.Ordinal) && !r.IsWatch));
     }
 
+    [Fact]
+    public async Task A_provider_in_use_keeps_the_watcher_from_idling_out_and_releases_it_when_disposed()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var a = await cluster.StartPodAsync("alpaca-a");
+        cluster.ApplyService("alpaca-prod", [a]);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(time);
+        cluster.AddCore(services);
+        services.Configure<KubernetesDiscoveryOptions>(o => o.IdleTimeout = TimeSpan.FromMinutes(1));
+        services.AddServiceDiscoveryCore();
+        services.AddKubernetesServiceEndpointProvider();
+        await using var app = services.BuildServiceProvider();
+        var resolver = (KubernetesServiceEndpointResolver)app.GetRequiredService<IServiceEndpointResolver>();
+        var factory = app.GetServices<IServiceEndpointProviderFactory>().Single();
+        Assert.True(ServiceEndpointQuery.TryParse("http://alpaca-prod", out var query));
+        Assert.True(factory.TryCreateProvider(query, out var provider));
+        var builder = new CollectingBuilder();
+        await provider.PopulateAsync(builder, Token);
+
+        // MESD answers from its cache and never reaches the core: only the provider's hold keeps the watcher.
+        for (var i = 0; i < 10; i++)
+        {
+            time.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Single(resolver.GetWatcherStatuses());
+        Assert.False(builder.Token!.HasChanged);
+
+        await provider.DisposeAsync();
+        await Eventually.True(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(30));
+            return resolver.GetWatcherStatuses().Count == 0;
+        }, "the released watcher idles out");
+        Assert.True(builder.Token!.HasChanged);
+    }
+
     private sealed class CollectingBuilder : IServiceEndpointBuilder
     {
         public IList<MesdEndpoint> Endpoints { get; } = [];
