@@ -214,15 +214,17 @@ public class EmulatorIntegrationTests
         await using var sampler = new SnapshotSampler(harness.Resolver, Alpaca, Before, After);
         var lists = harness.Lists("endpointslices");
 
+        // The change is made while the watch is stalled and cut before it can carry it; the events from the client's
+        // resourceVersion on are compacted away, so the only way to the change is 410 Gone and a re-list.
         harness.Emulator.Faults.StallWatches();
         MakeTwelveNotReady(harness);
         harness.Emulator.CompactNow();
-        harness.Emulator.Faults.ResumeWatches();
         harness.Emulator.Faults.DropWatches();
+        harness.Emulator.Faults.ResumeWatches();
 
         await Eventually.True(() => Shows(harness, After), "the change arrives", harness.Time, TimeSpan.FromMilliseconds(100));
         await sampler.AssertNoViolationsAsync();
-        Assert.True(harness.Lists("endpointslices") >= lists);
+        Assert.True(harness.Lists("endpointslices") > lists, $"no EndpointSlice re-list after the compaction ({lists} list(s) before, {harness.Lists("endpointslices")} after)");
     }
 
     [Theory]
