@@ -265,7 +265,7 @@ public sealed class FaultTests
 
         await client.DiscoveryV1.ListNamespacedEndpointSliceAsync("demo", labelSelector: "kubernetes.io/service-name=alpaca-prod", cancellationToken: Token);
 
-        var request = await emulator.WaitForRequestAsync(r => r.Path == "/apis/discovery.k8s.io/v1/namespaces/demo/endpointslices", TimeSpan.FromSeconds(5), Token);
+        var request = await emulator.WaitForRequestAsync(r => r.Path == "/apis/discovery.k8s.io/v1/namespaces/demo/endpointslices", TimeSpan.FromSeconds(30), Token);
         Assert.Equal("GET", request.Method);
         Assert.Contains("labelSelector=kubernetes.io%2Fservice-name%3Dalpaca-prod", request.PathAndQuery, StringComparison.Ordinal);
         Assert.Contains("watch=false", request.PathAndQuery, StringComparison.Ordinal);
@@ -278,7 +278,7 @@ public sealed class FaultTests
     {
         try
         {
-            Assert.False(await next.WaitAsync(TimeSpan.FromSeconds(10), Token));
+            Assert.False(await next.WaitAsync(TimeSpan.FromSeconds(30), Token));
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {

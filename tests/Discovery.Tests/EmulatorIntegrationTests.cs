@@ -94,25 +94,30 @@ public class EmulatorIntegrationTests
     }
 
     [Fact]
-    public async Task A_change_reaches_readers_within_milliseconds()
+    public async Task A_change_reaches_readers_through_the_open_watch()
     {
+        // What makes a change visible within milliseconds is that it is pushed on the open watch: no poll, no re-list, no
+        // reconnect. The milliseconds themselves are measured in the benchmarks; a wall-clock bound here would only flake
+        // on a loaded machine. (The resolver runs on the fake clock, which does not move: no timer can help.)
         await using var harness = await SyncedAsync();
+        var lists = harness.Lists("endpointslices");
+        var watches = harness.Watches("endpointslices");
         var published = new TaskCompletionSource<ServiceEndpointSnapshot>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var subscription = harness.Resolver.Subscribe(Alpaca, s => { if (s.UsableEndpoints.Length == 2) { published.TrySetResult(s); } });
-        var started = System.Diagnostics.Stopwatch.StartNew();
 
         MakeTwelveNotReady(harness);
-        var snapshot = await published.Task.WaitAsync(TimeSpan.FromSeconds(10), Token);
+        var snapshot = await published.Task.WaitAsync(TimeSpan.FromSeconds(30), Token);
 
         Assert.Equal(After, Usable(snapshot));
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2), $"took {started.Elapsed}");
+        Assert.Equal(lists, harness.Lists("endpointslices"));
+        Assert.Equal(watches, harness.Watches("endpointslices"));
     }
 
     [Fact]
     public async Task Quiet_watches_that_the_server_ends_without_a_line_are_resumed_without_errors()
     {
         // Real time on purpose: the server ends each watch after timeoutSeconds of its own clock, with zero lines.
-        await using var harness = await EmulatorHarness.StartAsync(o => { o.WatchTimeout = TimeSpan.FromSeconds(1); o.WatchGracePeriod = TimeSpan.FromSeconds(3); }, realTime: true);
+        await using var harness = await EmulatorHarness.StartAsync(o => { o.WatchTimeout = TimeSpan.FromSeconds(1); o.WatchGracePeriod = TimeSpan.FromSeconds(10); }, realTime: true);
         await harness.Resolver.GetSnapshotAsync(Alpaca, Token);
         var lists = harness.Lists("endpointslices");
 
