@@ -292,7 +292,10 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         {
             try
             {
-                snapshot = await client.Resolver.GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
+                // "name.namespace" may be an external name: the resolver answers null when no Service the app can see has it.
+                snapshot = entry.Match == ServiceHostMatch.ServiceIfExists
+                    ? await client.Resolver.GetSnapshotIfVisibleAsync(service, cancellationToken).ConfigureAwait(false)
+                    : await client.Resolver.GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
             }
             catch (NamespaceNotAllowedException e) when (entry.Match == ServiceHostMatch.ServiceIfExists)
             {
@@ -315,7 +318,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             }
         }
 
-        if (!snapshot.ServiceExists)
+        if (snapshot is null || !snapshot.ServiceExists)
         {
             if (entry.Match == ServiceHostMatch.ServiceIfExists)
             {
