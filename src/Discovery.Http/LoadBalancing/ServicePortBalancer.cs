@@ -67,7 +67,8 @@ internal sealed class ServicePortBalancer
         while (true)
         {
             var current = _current;
-            if (current is not null && (ReferenceEquals(current.Snapshot, selection.Snapshot) || IsOlder(selection.Snapshot, current.Snapshot)))
+            if (current is not null && (ReferenceEquals(current.Snapshot, selection.Snapshot) || IsOlder(selection.Snapshot, current.Snapshot))
+                && (current.Zone is not null || _client.Zone is null))
             {
                 // A request that read an older snapshot uses the newer set: it is the better truth.
                 return current;
@@ -251,7 +252,7 @@ internal sealed class ServicePortBalancer
         if (set.Local.Length > 0 && !panic)
         {
             var local = Healthy(set.Local, now, ejected);
-            if (local.Length > 0 && local.Length >= _client.Options.MinLocalZoneShare * healthy.Length)
+            if (local.Length > 0 && local.Length >= set.MinLocalShare * healthy.Length)
             {
                 candidates = local;
             }
@@ -299,9 +300,12 @@ internal sealed class ServicePortBalancer
 
     private DestinationSet Build(PortSelection selection, DestinationSet? previous)
     {
-        var targets = selection.Targets;
+        var zone = _client.Zone;
+        var topology = TopologyFilter.Choose(selection, _client.NodeName, zone, _client.ConfiguredZone, _client.Options.PreferLocalZone, _client.Options.MinLocalZoneShare);
+        var targets = topology.Reachable;
         var statistics = new Dictionary<string, EndpointStatistics>(targets.Length, StringComparer.Ordinal);
         var all = new DestinationState[targets.Length];
+        var localCount = 0;
         for (var i = 0; i < targets.Length; i++)
         {
             var target = targets[i];
@@ -316,44 +320,18 @@ internal sealed class ServicePortBalancer
             }
 
             all[i] = new DestinationState(target, stats);
+            localCount += topology.Preferred?[i] == true ? 1 : 0;
         }
 
-        return new DestinationSet(this, selection, all, SelectLocal(all), statistics);
-    }
-
-    private DestinationState[] SelectLocal(DestinationState[] all)
-    {
-        var zone = _client.Zone;
-        if (zone is null || all.Length == 0)
+        var local = localCount == 0 ? [] : new DestinationState[localCount];
+        for (int i = 0, j = 0; j < localCount; i++)
         {
-            return [];
-        }
-
-        // Topology hints are used only when every endpoint carries them, as kube-proxy does; otherwise the endpoint's own zone.
-        var hinted = true;
-        foreach (var destination in all)
-        {
-            if (destination.Endpoint.ZoneHints.IsEmpty)
+            if (topology.Preferred![i])
             {
-                hinted = false;
-                break;
+                local[j++] = all[i];
             }
         }
 
-        var local = new List<DestinationState>();
-        foreach (var destination in all)
-        {
-            var endpoint = destination.Endpoint;
-            var isLocal = hinted
-                ? endpoint.ZoneHints.Contains(zone, StringComparer.Ordinal)
-                : string.Equals(endpoint.Zone, zone, StringComparison.Ordinal);
-            if (isLocal)
-            {
-                local.Add(destination);
-            }
-        }
-
-        // All local, or none: no preference to apply.
-        return local.Count == all.Length ? [] : [.. local];
+        return new DestinationSet(this, selection, all, local, statistics, topology, zone);
     }
 }

@@ -17,4 +17,7 @@ internal interface IKubernetesResourceApi
     IAsyncEnumerable<ResourceEvent> WatchAsync(ResourceQuery query, string resourceVersion, int timeoutSeconds, Action<Exception> onMalformedEvent, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<V1Node>> ListNodesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Reads one node (<c>get nodes/&lt;name&gt;</c>), for the zone label of the node the application runs on.</summary>
+    Task<V1Node> ReadNodeAsync(string name, CancellationToken cancellationToken);
 }

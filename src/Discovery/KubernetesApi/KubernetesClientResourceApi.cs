@@ -113,6 +113,18 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
         }
     }
 
+    public async Task<V1Node> ReadNodeAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNodeAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw Translate(e);
+        }
+    }
+
     private async IAsyncEnumerable<ResourceEvent> Open(
         ResourceQuery query, string resourceVersion, int timeoutSeconds, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
