@@ -21,6 +21,12 @@ internal sealed class DestinationSet
         Zone = zone;
     }
 
+    /// <summary>The index in <see cref="All"/> by authority, when the Service has session affinity; else <see langword="null"/>.</summary>
+    public Dictionary<string, int>? IndexByAuthority { get; init; }
+
+    /// <summary>How long requests stick to one endpoint after the last one, in <see cref="TimeProvider"/> timestamp units; 0 without session affinity.</summary>
+    public long AffinityTimeout { get; init; }
+
     /// <summary>Why <see cref="All"/> is empty although the port has endpoints (<c>internalTrafficPolicy: Local</c>), if so.</summary>
     public DiscoveryException? Failure { get; }
 

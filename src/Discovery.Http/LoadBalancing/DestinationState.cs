@@ -45,6 +45,9 @@ public sealed class DestinationState
 
     internal EndpointStatistics Statistics { get; }
 
+    /// <summary>Whether the destination set prefers this destination (same node or zone); set once while the set is built.</summary>
+    internal bool IsPreferred { get; set; }
+
     /// <summary>The last URI rewritten for this destination (see <see cref="RewrittenUri"/>); races only cost a rebuild.</summary>
     internal RewrittenUri? LastRewrite { get; set; }
 

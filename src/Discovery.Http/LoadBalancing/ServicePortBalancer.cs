@@ -13,6 +13,8 @@ internal sealed class ServicePortBalancer
     private int _healthVersion;
     private int _panicking;
     private int _retired;
+    private AffinitySlot? _affinity;
+    private int _affinityGeneration;
     private UsageMark _usage;
 
     public ServicePortBalancer(DiscoveryClient client, ServiceKey service, string portName)
@@ -110,7 +112,54 @@ internal sealed class ServicePortBalancer
             }
         }
 
-        return _client.Policy.PickDestination(context, candidates);
+        if (set.AffinityTimeout == 0)
+        {
+            return _client.Policy.PickDestination(context, candidates);
+        }
+
+        // sessionAffinity: ClientIP — the endpoint this process last used for the port, while it is a candidate and its stickiness lasts.
+        var slot = GetAffinitySlot();
+        if (slot.Current(now, set.AffinityTimeout) is { } authority && set.IndexByAuthority!.TryGetValue(authority, out var index)
+            && IsCandidate(set.All[index], candidates, set.View, now))
+        {
+            slot.Touch(now);
+            return set.All[index];
+        }
+
+        var picked = _client.Policy.PickDestination(context, candidates);
+        if (picked is not null)
+        {
+            slot.Stick(picked, now, set.AffinityTimeout);
+        }
+
+        return picked;
+    }
+
+    /// <summary>The affinity slot of this Service port, looked up again once the shared table dropped expired slots.</summary>
+    internal AffinitySlot GetAffinitySlot()
+    {
+        var table = _client.Affinity;
+        var generation = table.Generation;
+        var slot = _affinity;
+        if (slot is null || generation != Volatile.Read(ref _affinityGeneration))
+        {
+            slot = table.Get(Service, PortName);
+            _affinity = slot;
+            Volatile.Write(ref _affinityGeneration, generation);
+        }
+
+        return slot;
+    }
+
+    private static bool IsCandidate(DestinationState destination, DestinationState[] candidates, CandidateView? view, long now)
+    {
+        if (view is null || !ReferenceEquals(candidates, view.Candidates))
+        {
+            // Narrowed for this request (endpoints it already failed on): rare, so a scan.
+            return Array.IndexOf(candidates, destination) >= 0;
+        }
+
+        return view.Panic || (!destination.Statistics.IsEjected(now) && (!view.PreferredOnly || destination.IsPreferred));
     }
 
     /// <summary>Feeds the outcome of an attempt to passive health and the latency estimate.</summary>
@@ -249,16 +298,18 @@ internal sealed class ServicePortBalancer
         }
 
         var candidates = healthy;
+        var preferredOnly = false;
         if (set.Local.Length > 0 && !panic)
         {
             var local = Healthy(set.Local, now, ejected);
             if (local.Length > 0 && local.Length >= set.MinLocalShare * healthy.Length)
             {
                 candidates = local;
+                preferredOnly = true;
             }
         }
 
-        return new CandidateView(version, validUntil, candidates, panic);
+        return new CandidateView(version, validUntil, candidates, panic, preferredOnly);
     }
 
     private void TryEject(DestinationState destination, AttemptOutcome outcome)
@@ -319,8 +370,8 @@ internal sealed class ServicePortBalancer
                 statistics[target.Authority] = stats;
             }
 
-            all[i] = new DestinationState(target, stats);
-            localCount += topology.Preferred?[i] == true ? 1 : 0;
+            all[i] = new DestinationState(target, stats) { IsPreferred = topology.Preferred?[i] == true };
+            localCount += all[i].IsPreferred ? 1 : 0;
         }
 
         var local = localCount == 0 ? [] : new DestinationState[localCount];
@@ -332,6 +383,18 @@ internal sealed class ServicePortBalancer
             }
         }
 
-        return new DestinationSet(this, selection, all, local, statistics, topology, zone);
+        Dictionary<string, int>? index = null;
+        long affinityTimeout = 0;
+        if (selection.Snapshot.ServiceInfo?.SessionAffinityTimeout is { } timeout && all.Length > 0)
+        {
+            affinityTimeout = Math.Max(1, (long)(timeout.TotalSeconds * _client.TimeProvider.TimestampFrequency));
+            index = new Dictionary<string, int>(all.Length, StringComparer.Ordinal);
+            for (var i = 0; i < all.Length; i++)
+            {
+                index.TryAdd(all[i].Authority, i);
+            }
+        }
+
+        return new DestinationSet(this, selection, all, local, statistics, topology, zone) { IndexByAuthority = index, AffinityTimeout = affinityTimeout };
     }
 }

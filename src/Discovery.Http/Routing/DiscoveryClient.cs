@@ -43,8 +43,10 @@ internal sealed class DiscoveryClient : IDisposable
         TimeProvider timeProvider,
         ILogger logger,
         DiscoveryHttpMetrics metrics,
-        TimeSpan? idleTimeout = null)
+        TimeSpan? idleTimeout = null,
+        SessionAffinityTable? affinity = null)
     {
+        Affinity = affinity ?? new SessionAffinityTable();
         Name = name;
         Options = options;
         Policy = policy;
@@ -119,6 +121,9 @@ internal sealed class DiscoveryClient : IDisposable
 
     /// <summary>The caller's zone when zone-aware routing applies: the configured one, else the node's (once read).</summary>
     public string? Zone => ConfiguredZone ?? (Options.PreferLocalZone ? Node?.Zone : null);
+
+    /// <summary>The endpoints requests stick to under <c>sessionAffinity: ClientIP</c>, shared by the process's clients.</summary>
+    public SessionAffinityTable Affinity { get; }
 
     /// <summary>How long a host or balancer may go unused before the sweep removes it.</summary>
     public TimeSpan IdleTimeout { get; }
@@ -200,6 +205,7 @@ internal sealed class DiscoveryClient : IDisposable
     internal void EvictIdle()
     {
         var now = TimeProvider.GetTimestamp();
+        Affinity.RemoveExpired(now);
         foreach (var pair in _balancers)
         {
             var balancer = pair.Value;
