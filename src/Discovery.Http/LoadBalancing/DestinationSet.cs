@@ -27,6 +27,12 @@ internal sealed class DestinationSet
     /// <summary>How long requests stick to one endpoint after the last one, in <see cref="TimeProvider"/> timestamp units; 0 without session affinity.</summary>
     public long AffinityTimeout { get; init; }
 
+    /// <summary>The slow-start window in <see cref="TimeProvider"/> timestamp units; 0 when slow start is off.</summary>
+    public long SlowStartWindow { get; init; }
+
+    /// <summary>When each endpoint (by authority) became usable, 0 for those there from the start; <see langword="null"/> when slow start is off.</summary>
+    public Dictionary<string, long>? ReadySince { get; init; }
+
     /// <summary>Why <see cref="All"/> is empty although the port has endpoints (<c>internalTrafficPolicy: Local</c>), if so.</summary>
     public DiscoveryException? Failure { get; }
 

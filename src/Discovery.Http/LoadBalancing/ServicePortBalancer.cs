@@ -114,7 +114,8 @@ internal sealed class ServicePortBalancer
 
         if (set.AffinityTimeout == 0)
         {
-            return _client.Policy.PickDestination(context, candidates);
+            var chosen = _client.Policy.PickDestination(context, candidates);
+            return chosen is { SlowStartSince: not 0 } ? SlowStart.Apply(_client.Policy, context, chosen, candidates, set.View, set.SlowStartWindow, now) : chosen;
         }
 
         // sessionAffinity: ClientIP — the endpoint this process last used for the port, while it is a candidate and its stickiness lasts.
@@ -129,6 +130,11 @@ internal sealed class ServicePortBalancer
         var picked = _client.Policy.PickDestination(context, candidates);
         if (picked is not null)
         {
+            if (picked.SlowStartSince != 0)
+            {
+                picked = SlowStart.Apply(_client.Policy, context, picked, candidates, set.View, set.SlowStartWindow, now);
+            }
+
             slot.Stick(picked, now, set.AffinityTimeout);
         }
 
@@ -309,7 +315,21 @@ internal sealed class ServicePortBalancer
             }
         }
 
-        return new CandidateView(version, validUntil, candidates, panic, preferredOnly);
+        DestinationState[]? warm = null;
+        if (set.SlowStartWindow > 0)
+        {
+            // The view is recomputed when the first slow start in it ends, so that the endpoint then counts as warm.
+            warm = SlowStart.Warm(candidates, set.SlowStartWindow, now);
+            foreach (var candidate in candidates)
+            {
+                if (candidate.SlowStartSince != 0 && now - candidate.SlowStartSince < set.SlowStartWindow)
+                {
+                    validUntil = Math.Min(validUntil, candidate.SlowStartSince + set.SlowStartWindow);
+                }
+            }
+        }
+
+        return new CandidateView(version, validUntil, candidates, panic, preferredOnly, warm);
     }
 
     private void TryEject(DestinationState destination, AttemptOutcome outcome)
@@ -349,52 +369,5 @@ internal sealed class ServicePortBalancer
         Log.Ejected(_client.Logger, destination.Authority, destination.Endpoint.PodName, Service.Namespace, Service.Name, duration, outcome, level);
     }
 
-    private DestinationSet Build(PortSelection selection, DestinationSet? previous)
-    {
-        var zone = _client.Zone;
-        var topology = TopologyFilter.Choose(selection, _client.NodeName, zone, _client.ConfiguredZone, _client.Options.PreferLocalZone, _client.Options.MinLocalZoneShare);
-        var targets = topology.Reachable;
-        var statistics = new Dictionary<string, EndpointStatistics>(targets.Length, StringComparer.Ordinal);
-        var all = new DestinationState[targets.Length];
-        var localCount = 0;
-        for (var i = 0; i < targets.Length; i++)
-        {
-            var target = targets[i];
-            if (!statistics.TryGetValue(target.Authority, out var stats))
-            {
-                if (previous is null || !previous.Statistics.TryGetValue(target.Authority, out stats))
-                {
-                    stats = new EndpointStatistics(target.Authority, _client.TimeProvider);
-                }
-
-                statistics[target.Authority] = stats;
-            }
-
-            all[i] = new DestinationState(target, stats) { IsPreferred = topology.Preferred?[i] == true };
-            localCount += all[i].IsPreferred ? 1 : 0;
-        }
-
-        var local = localCount == 0 ? [] : new DestinationState[localCount];
-        for (int i = 0, j = 0; j < localCount; i++)
-        {
-            if (topology.Preferred![i])
-            {
-                local[j++] = all[i];
-            }
-        }
-
-        Dictionary<string, int>? index = null;
-        long affinityTimeout = 0;
-        if (selection.Snapshot.ServiceInfo?.SessionAffinityTimeout is { } timeout && all.Length > 0)
-        {
-            affinityTimeout = Math.Max(1, (long)(timeout.TotalSeconds * _client.TimeProvider.TimestampFrequency));
-            index = new Dictionary<string, int>(all.Length, StringComparer.Ordinal);
-            for (var i = 0; i < all.Length; i++)
-            {
-                index.TryAdd(all[i].Authority, i);
-            }
-        }
-
-        return new DestinationSet(this, selection, all, local, statistics, topology, zone) { IndexByAuthority = index, AffinityTimeout = affinityTimeout };
-    }
+    private DestinationSet Build(PortSelection selection, DestinationSet? previous) => DestinationSetBuilder.Build(this, _client, selection, previous);
 }
