@@ -1,6 +1,8 @@
 using System.Net;
 using Discovery;
 using Discovery.Testing;
+using Grpc.Core;
+using Grpc.Net.Client;
 using k8s;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
@@ -70,11 +72,19 @@ builder.Services.AddKubernetesDiscovery(options =>
     options.AddressMode = AddressMode.PodIP;
 });
 builder.Services.AddHttpClient("alpaca", http => http.BaseAddress = new Uri("http://alpaca-prod/"));
+builder.Services.AddKubernetesGrpcResolver();
 using var app = builder.Build();
 await app.StartAsync(cancellationToken);
 
 var answer = await app.Services.GetRequiredService<IHttpClientFactory>().CreateClient("alpaca").GetStringAsync(new Uri("/", UriKind.Relative), cancellationToken);
+Console.WriteLine($"http://alpaca-prod/ answered: {answer}");
+
+// Discovery.Grpc: a stock channel on kubernetes:///alpaca-prod resolves the pod and connects to it (a TCP connection is all
+// grpc-dotnet's connectivity needs, so the plain HTTP backend will do).
+using var channel = GrpcChannel.ForAddress("kubernetes:///alpaca-prod", new GrpcChannelOptions { Credentials = ChannelCredentials.Insecure, ServiceProvider = app.Services });
+await channel.ConnectAsync(cancellationToken);
+Console.WriteLine($"kubernetes:///alpaca-prod channel: {channel.State}");
+var connected = channel.State == ConnectivityState.Ready;
 await app.StopAsync(cancellationToken);
 
-Console.WriteLine($"http://alpaca-prod/ answered: {answer}");
-return answer == PodName ? 0 : 1;
+return answer == PodName && connected ? 0 : 1;

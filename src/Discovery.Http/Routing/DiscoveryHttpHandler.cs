@@ -292,7 +292,10 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         {
             try
             {
-                snapshot = await client.Resolver.GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
+                // "name.namespace" may be an external name: the resolver answers null when no Service the app can see has it.
+                snapshot = entry.Match == ServiceHostMatch.ServiceIfExists
+                    ? await client.Resolver.GetSnapshotIfVisibleAsync(service, cancellationToken).ConfigureAwait(false)
+                    : await client.Resolver.GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
             }
             catch (NamespaceNotAllowedException e) when (entry.Match == ServiceHostMatch.ServiceIfExists)
             {
@@ -315,7 +318,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             }
         }
 
-        if (!snapshot.ServiceExists)
+        if (snapshot is null || !snapshot.ServiceExists)
         {
             if (entry.Match == ServiceHostMatch.ServiceIfExists)
             {
@@ -400,7 +403,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             // The inner handler answered synchronously (a cached or in-memory response): nothing to wait for.
             try
             {
-                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode);
+                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode, sent.Result);
             }
             finally
             {
@@ -434,7 +437,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             var response = sent.Result;
             try
             {
-                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode);
+                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode, response);
             }
             finally
             {
@@ -518,7 +521,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 }
 
                 var statusCode = response is null ? (int?)null : (int)response.StatusCode;
-                EndAttempt(balancer, destination, started, outcome, statusCode);
+                EndAttempt(balancer, destination, started, outcome, statusCode, response);
                 if (outcome == AttemptOutcome.Success)
                 {
                     return response!;
@@ -607,13 +610,28 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         metrics.Started(service);
     }
 
-    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode)
+    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode, HttpResponseMessage? response)
     {
         var metrics = _client.Metrics;
         destination.Statistics.Finished();
         metrics.Finished(balancer.Service);
         var end = Stopwatch.GetTimestamp();
         var elapsed = Stopwatch.GetElapsedTime(started, end);
+        if (outcome == AttemptOutcome.Success && response is { Version.Major: >= 2 } && GrpcStatusClassifier.IsGrpc(response))
+        {
+            // A gRPC call answers 200 whatever happened: its status is a grpc-status header (trailers-only) or trailer.
+            if (!GrpcStatusClassifier.TryGetStatus(response.Headers, out var status))
+            {
+                var client = _client;
+                response.Content = new GrpcTrailersContent(response, response.Content, late =>
+                    balancer.ReportOutcome(destination, late, elapsed, client.UsesSystemClock ? Stopwatch.GetTimestamp() : client.TimeProvider.GetTimestamp()));
+                metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
+                return;
+            }
+
+            outcome = GrpcStatusClassifier.OutcomeOf(status);
+        }
+
         balancer.ReportOutcome(destination, outcome, elapsed, _client.UsesSystemClock ? end : _client.TimeProvider.GetTimestamp());
         metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
     }

@@ -19,6 +19,7 @@ internal static class ExperimentRunner
         ["http-throughput"] = ("Issue #4: loopback throughput through discovery vs direct to the pod address.", HttpExperiments.ThroughputAsync),
         ["slow-backend"] = ("Issue #4: 11 backends, one slowed to 2 s, client timeout 1 s: success rate per policy.", HttpExperiments.SlowBackendAsync),
         ["slow-start"] = ("Issue #14: a new pod's share per second over its first slow-start window, with and without slow start.", SlowStartExperiment.RunAsync),
+        ["grpc"] = ("Issue #12: kubernetes:/// channels: change -> picker, call shares over 4 pods vs one connection, unary call overhead.", GrpcExperiments.RunAsync),
         ["core-memory-breakdown"] = ("Issue #3: per-Service managed memory by layer (typed objects, projections, snapshots).", CoreMemoryBreakdown.RunAsync),
         ["emulator-host"] = ("(internal) An emulator in a child process, driven over stdin, for memory and socket isolation.", EmulatorHost.RunAsync),
     };
