@@ -45,6 +45,13 @@ internal sealed class DiscoveryHttpMessageHandlerBuilderFilter : IHttpMessageHan
                 return;
             }
 
+            if (MesdCoexistence.UsesMesd(builder))
+            {
+                // Each host is resolved once: a client with MESD's handler is MESD's (see MesdCoexistence).
+                MesdCoexistence.EnsureKubernetesProvider(builder, name);
+                return;
+            }
+
             var client = _registry.Get(name);
 
             // Innermost, after the client's own handlers: they see the request as written, and each of their retries picks afresh.

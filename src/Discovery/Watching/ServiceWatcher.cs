@@ -1022,7 +1022,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
         if (Volatile.Read(ref _disposed))
         {
-            snapshot.MarkSuperseded();
+            Signal(snapshot);
+        }
+
+        // Change tokens fire only now that the new snapshot is visible: a consumer whose callback looks the Service up
+        // again (MESD re-resolves, YARP re-reads its destinations) must get the new one, not the one that just fired.
+        Signal(previous);
+        if (!ReferenceEquals(replaced, previous))
+        {
+            Signal(replaced);
         }
 
         if (!_synced)
@@ -1044,7 +1052,20 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private void SupersedeOnStop()
     {
         Interlocked.MemoryBarrier();
-        Volatile.Read(ref _snapshot)?.MarkSuperseded();
+        Signal(Volatile.Read(ref _snapshot));
+    }
+
+    /// <summary>Marks a snapshot superseded and fires its change token; a consumer's failing callback is logged, never thrown here.</summary>
+    private void Signal(ServiceEndpointSnapshot? snapshot)
+    {
+        try
+        {
+            snapshot?.SignalSuperseded();
+        }
+        catch (AggregateException e)
+        {
+            DiscoveryLog.SubscriberFailed(_context.Logger, e, Key.Namespace, Key.Name);
+        }
     }
 
     private void Notify(ServiceEndpointSnapshot snapshot)
@@ -1096,7 +1117,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
         if (Volatile.Read(ref _disposed))
         {
-            fallback.MarkSuperseded();
+            Signal(fallback);
         }
 
         if (_context.FallbackLog.ShouldLog(Key, fallback.Source))

@@ -21,6 +21,7 @@ internal static class ExperimentRunner
         ["slow-start"] = ("Issue #14: a new pod's share per second over its first slow-start window, with and without slow start.", SlowStartExperiment.RunAsync),
         ["grpc"] = ("Issue #12: kubernetes:/// channels: change -> picker, call shares over 4 pods vs one connection, unary call overhead.", GrpcExperiments.RunAsync),
         ["core-memory-breakdown"] = ("Issue #3: per-Service managed memory by layer (typed objects, projections, snapshots).", CoreMemoryBreakdown.RunAsync),
+        ["adapter-propagation"] = ("Issue #12: change in the emulator -> visible to MESD resolution and to YARP's destination set, side by side (p50/p99).", AdapterExperiments.PropagationAsync),
         ["emulator-host"] = ("(internal) An emulator in a child process, driven over stdin, for memory and socket isolation.", EmulatorHost.RunAsync),
     };
 
