@@ -107,4 +107,67 @@ public class ProjectionTests
         Assert.Contains("resourceVersion 7", record.Message, StringComparison.Ordinal);
         Assert.Null(KubernetesObjectConverter.ProjectSlice(Fixtures.Slice("alpaca-prod", "ok", ("10.1.0.1", true))).Issues);
     }
+
+    [Fact]
+    public void The_kube_proxy_fields_of_a_Service_are_carried_into_its_info()
+    {
+        var service = new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "alpaca-prod", NamespaceProperty = "default", ResourceVersion = "1" },
+            Spec = new V1ServiceSpec
+            {
+                Ports = [new V1ServicePort { Port = 80 }],
+                InternalTrafficPolicy = "Local",
+                ExternalTrafficPolicy = "Local",
+                TrafficDistribution = "PreferClose",
+                SessionAffinity = "ClientIP",
+                SessionAffinityConfig = new V1SessionAffinityConfig { ClientIP = new V1ClientIPConfig { TimeoutSeconds = 60 } },
+            },
+        };
+        var plain = new V1Service { Metadata = service.Metadata, Spec = new V1ServiceSpec { Ports = service.Spec.Ports, SessionAffinity = "None", InternalTrafficPolicy = "Cluster" } };
+        var defaulted = new V1Service { Metadata = service.Metadata, Spec = new V1ServiceSpec { Ports = service.Spec.Ports, SessionAffinity = "ClientIP" } };
+
+        var info = KubernetesObjectConverter.ProjectService(service).Info;
+        var plainInfo = KubernetesObjectConverter.ProjectService(plain).Info;
+
+        Assert.Equal(TrafficPolicy.Local, info.InternalTrafficPolicy);
+        Assert.Equal(TrafficPolicy.Local, info.ExternalTrafficPolicy);
+        Assert.Equal("PreferClose", info.TrafficDistribution);
+        Assert.Equal(TimeSpan.FromSeconds(60), info.SessionAffinityTimeout);
+        Assert.Equal(TimeSpan.FromHours(3), KubernetesObjectConverter.ProjectService(defaulted).Info.SessionAffinityTimeout);
+        Assert.Equal((TrafficPolicy.Cluster, TrafficPolicy.Cluster, (string?)null, (TimeSpan?)null), (plainInfo.InternalTrafficPolicy, plainInfo.ExternalTrafficPolicy, plainInfo.TrafficDistribution, plainInfo.SessionAffinityTimeout));
+    }
+
+    [Fact]
+    public void A_timeout_the_API_would_refuse_is_reported_and_replaced_by_the_default()
+    {
+        var service = new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "alpaca-prod", NamespaceProperty = "default", ResourceVersion = "1" },
+            Spec = new V1ServiceSpec { Ports = [new V1ServicePort { Port = 80 }], SessionAffinity = "ClientIP", SessionAffinityConfig = new V1SessionAffinityConfig { ClientIP = new V1ClientIPConfig { TimeoutSeconds = 90_000 } } },
+        };
+
+        var projection = KubernetesObjectConverter.ProjectService(service);
+
+        Assert.Equal(TimeSpan.FromHours(3), projection.Info.SessionAffinityTimeout);
+        Assert.NotNull(projection.Issues);
+    }
+
+    [Fact]
+    public void Node_and_zone_hints_are_projected_and_a_single_hint_shares_one_array()
+    {
+        var slice = Fixtures.Slice("alpaca-prod", "s", ("10.1.0.1", true), ("10.1.0.2", true), ("10.1.0.3", true));
+        for (var i = 0; i < slice.Endpoints.Count; i++)
+        {
+            slice.Endpoints[i].NodeName = i < 2 ? "node-a" : "node-b";
+            slice.Endpoints[i].Hints = new V1EndpointHints { ForNodes = [new V1ForNode { Name = i < 2 ? "node-a" : "node-b" }], ForZones = [new V1ForZone { Name = "zone-a" }] };
+        }
+
+        var endpoints = KubernetesObjectConverter.ProjectSlice(slice, pool: new StringPool()).Endpoints;
+
+        Assert.Equal(["node-a", "node-a", "node-b"], endpoints.Select(e => e.NodeHints.Single()));
+        Assert.All(endpoints, e => Assert.Equal("zone-a", e.ZoneHints.Single()));
+        Assert.True(endpoints[0].NodeHints == endpoints[1].NodeHints);
+        Assert.True(endpoints[0].ZoneHints == endpoints[2].ZoneHints);
+    }
 }

@@ -61,6 +61,13 @@ public sealed class DiscoveryHttpClientOptions
     [Range(0.0, 1.0)]
     public double MinLocalZoneShare { get; set; } = 0.2;
 
+    /// <summary>
+    /// Slow start: an endpoint that became ready less than this long ago receives a share of requests that grows linearly from
+    /// a tenth to its full share over the window (a cold JIT and empty caches make a new pod's first requests slow). Applies
+    /// to every policy; endpoints already there when the client first sends to a Service are not slowed. Default: unset (off).
+    /// </summary>
+    public TimeSpan? SlowStartWindow { get; set; }
+
     /// <summary>Passive health checking and ejection.</summary>
     public PassiveHealthOptions PassiveHealth { get; } = new();
 

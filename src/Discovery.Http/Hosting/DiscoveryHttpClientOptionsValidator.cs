@@ -37,6 +37,11 @@ internal sealed class DiscoveryHttpClientOptionsValidator : IValidateOptions<Dis
             failures.Add($"Discovery:Http:MaxRetriesAfterSend ({client}) must be between 0 and 100; it is {options.MaxRetriesAfterSend}.");
         }
 
+        if (options.SlowStartWindow is { } window && window <= TimeSpan.Zero)
+        {
+            failures.Add($"Discovery:Http:SlowStartWindow ({client}) must be positive, or unset to turn slow start off; it is {window}.");
+        }
+
         if (options.AttemptTimeout is { } timeout && timeout <= TimeSpan.Zero)
         {
             failures.Add($"Discovery:Http:AttemptTimeout ({client}) must be positive; it is {timeout}.");

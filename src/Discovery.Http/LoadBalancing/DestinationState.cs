@@ -45,6 +45,15 @@ public sealed class DestinationState
 
     internal EndpointStatistics Statistics { get; }
 
+    /// <summary>When the endpoint became usable, as a <see cref="TimeProvider"/> timestamp, while it is in slow start; else 0.</summary>
+    internal long SlowStartSince { get; set; }
+
+    /// <summary>Slow start's credit, in thousandths of a pick: a pick is kept when a full one has accrued (see <see cref="SlowStart"/>).</summary>
+    internal int SlowStartCredit;
+
+    /// <summary>Whether the destination set prefers this destination (same node or zone); set once while the set is built.</summary>
+    internal bool IsPreferred { get; set; }
+
     /// <summary>The last URI rewritten for this destination (see <see cref="RewrittenUri"/>); races only cost a rebuild.</summary>
     internal RewrittenUri? LastRewrite { get; set; }
 

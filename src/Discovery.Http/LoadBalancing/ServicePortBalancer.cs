@@ -13,6 +13,8 @@ internal sealed class ServicePortBalancer
     private int _healthVersion;
     private int _panicking;
     private int _retired;
+    private AffinitySlot? _affinity;
+    private int _affinityGeneration;
     private UsageMark _usage;
 
     public ServicePortBalancer(DiscoveryClient client, ServiceKey service, string portName)
@@ -67,7 +69,8 @@ internal sealed class ServicePortBalancer
         while (true)
         {
             var current = _current;
-            if (current is not null && (ReferenceEquals(current.Snapshot, selection.Snapshot) || IsOlder(selection.Snapshot, current.Snapshot)))
+            if (current is not null && (ReferenceEquals(current.Snapshot, selection.Snapshot) || IsOlder(selection.Snapshot, current.Snapshot))
+                && (current.Zone is not null || _client.Zone is null))
             {
                 // A request that read an older snapshot uses the newer set: it is the better truth.
                 return current;
@@ -109,7 +112,60 @@ internal sealed class ServicePortBalancer
             }
         }
 
-        return _client.Policy.PickDestination(context, candidates);
+        if (set.AffinityTimeout == 0)
+        {
+            var chosen = _client.Policy.PickDestination(context, candidates);
+            return chosen is { SlowStartSince: not 0 } ? SlowStart.Apply(_client.Policy, context, chosen, candidates, set.View, set.SlowStartWindow, now) : chosen;
+        }
+
+        // sessionAffinity: ClientIP — the endpoint this process last used for the port, while it is a candidate and its stickiness lasts.
+        var slot = GetAffinitySlot();
+        if (slot.Current(now, set.AffinityTimeout) is { } authority && set.IndexByAuthority!.TryGetValue(authority, out var index)
+            && IsCandidate(set.All[index], candidates, set.View, now))
+        {
+            slot.Touch(now);
+            return set.All[index];
+        }
+
+        var picked = _client.Policy.PickDestination(context, candidates);
+        if (picked is not null)
+        {
+            if (picked.SlowStartSince != 0)
+            {
+                picked = SlowStart.Apply(_client.Policy, context, picked, candidates, set.View, set.SlowStartWindow, now);
+            }
+
+            slot.Stick(picked, now, set.AffinityTimeout);
+        }
+
+        return picked;
+    }
+
+    /// <summary>The affinity slot of this Service port, looked up again once the shared table dropped expired slots.</summary>
+    internal AffinitySlot GetAffinitySlot()
+    {
+        var table = _client.Affinity;
+        var generation = table.Generation;
+        var slot = _affinity;
+        if (slot is null || generation != Volatile.Read(ref _affinityGeneration))
+        {
+            slot = table.Get(Service, PortName);
+            _affinity = slot;
+            Volatile.Write(ref _affinityGeneration, generation);
+        }
+
+        return slot;
+    }
+
+    private static bool IsCandidate(DestinationState destination, DestinationState[] candidates, CandidateView? view, long now)
+    {
+        if (view is null || !ReferenceEquals(candidates, view.Candidates))
+        {
+            // Narrowed for this request (endpoints it already failed on): rare, so a scan.
+            return Array.IndexOf(candidates, destination) >= 0;
+        }
+
+        return view.Panic || (!destination.Statistics.IsEjected(now) && (!view.PreferredOnly || destination.IsPreferred));
     }
 
     /// <summary>Feeds the outcome of an attempt to passive health and the latency estimate.</summary>
@@ -248,16 +304,32 @@ internal sealed class ServicePortBalancer
         }
 
         var candidates = healthy;
+        var preferredOnly = false;
         if (set.Local.Length > 0 && !panic)
         {
             var local = Healthy(set.Local, now, ejected);
-            if (local.Length > 0 && local.Length >= _client.Options.MinLocalZoneShare * healthy.Length)
+            if (local.Length > 0 && local.Length >= set.MinLocalShare * healthy.Length)
             {
                 candidates = local;
+                preferredOnly = true;
             }
         }
 
-        return new CandidateView(version, validUntil, candidates, panic);
+        DestinationState[]? warm = null;
+        if (set.SlowStartWindow > 0)
+        {
+            // The view is recomputed when the first slow start in it ends, so that the endpoint then counts as warm.
+            warm = SlowStart.Warm(candidates, set.SlowStartWindow, now);
+            foreach (var candidate in candidates)
+            {
+                if (candidate.SlowStartSince != 0 && now - candidate.SlowStartSince < set.SlowStartWindow)
+                {
+                    validUntil = Math.Min(validUntil, candidate.SlowStartSince + set.SlowStartWindow);
+                }
+            }
+        }
+
+        return new CandidateView(version, validUntil, candidates, panic, preferredOnly, warm);
     }
 
     private void TryEject(DestinationState destination, AttemptOutcome outcome)
@@ -297,63 +369,5 @@ internal sealed class ServicePortBalancer
         Log.Ejected(_client.Logger, destination.Authority, destination.Endpoint.PodName, Service.Namespace, Service.Name, duration, outcome, level);
     }
 
-    private DestinationSet Build(PortSelection selection, DestinationSet? previous)
-    {
-        var targets = selection.Targets;
-        var statistics = new Dictionary<string, EndpointStatistics>(targets.Length, StringComparer.Ordinal);
-        var all = new DestinationState[targets.Length];
-        for (var i = 0; i < targets.Length; i++)
-        {
-            var target = targets[i];
-            if (!statistics.TryGetValue(target.Authority, out var stats))
-            {
-                if (previous is null || !previous.Statistics.TryGetValue(target.Authority, out stats))
-                {
-                    stats = new EndpointStatistics(target.Authority, _client.TimeProvider);
-                }
-
-                statistics[target.Authority] = stats;
-            }
-
-            all[i] = new DestinationState(target, stats);
-        }
-
-        return new DestinationSet(this, selection, all, SelectLocal(all), statistics);
-    }
-
-    private DestinationState[] SelectLocal(DestinationState[] all)
-    {
-        var zone = _client.Zone;
-        if (zone is null || all.Length == 0)
-        {
-            return [];
-        }
-
-        // Topology hints are used only when every endpoint carries them, as kube-proxy does; otherwise the endpoint's own zone.
-        var hinted = true;
-        foreach (var destination in all)
-        {
-            if (destination.Endpoint.ZoneHints.IsEmpty)
-            {
-                hinted = false;
-                break;
-            }
-        }
-
-        var local = new List<DestinationState>();
-        foreach (var destination in all)
-        {
-            var endpoint = destination.Endpoint;
-            var isLocal = hinted
-                ? endpoint.ZoneHints.Contains(zone, StringComparer.Ordinal)
-                : string.Equals(endpoint.Zone, zone, StringComparison.Ordinal);
-            if (isLocal)
-            {
-                local.Add(destination);
-            }
-        }
-
-        // All local, or none: no preference to apply.
-        return local.Count == all.Length ? [] : [.. local];
-    }
+    private DestinationSet Build(PortSelection selection, DestinationSet? previous) => DestinationSetBuilder.Build(this, _client, selection, previous);
 }

@@ -43,8 +43,10 @@ internal sealed class DiscoveryClient : IDisposable
         TimeProvider timeProvider,
         ILogger logger,
         DiscoveryHttpMetrics metrics,
-        TimeSpan? idleTimeout = null)
+        TimeSpan? idleTimeout = null,
+        SessionAffinityTable? affinity = null)
     {
+        Affinity = affinity ?? new SessionAffinityTable();
         Name = name;
         Options = options;
         Policy = policy;
@@ -57,7 +59,11 @@ internal sealed class DiscoveryClient : IDisposable
         SnapshotRecheckInterval = timeProvider.TimestampFrequency;
         Logger = logger;
         Metrics = metrics;
-        Zone = options.PreferLocalZone && !string.IsNullOrWhiteSpace(options.Zone) ? options.Zone : null;
+        ConfiguredZone = options.PreferLocalZone && !string.IsNullOrWhiteSpace(options.Zone) ? options.Zone : null;
+        Node = (resolver as KubernetesServiceEndpointResolver)?.LocalNode;
+
+        // Starts the node's zone lookup now, so that it is usually known by the time the first Service has synced.
+        _ = options.PreferLocalZone ? Node?.Zone : null;
         IdleTimeout = idleTimeout ?? DefaultIdleTimeout;
 
         // As the core sweeps its watchers: a quarter of the idle time, between a second and a minute.
@@ -104,8 +110,20 @@ internal sealed class DiscoveryClient : IDisposable
 
     public DiscoveryHttpMetrics Metrics { get; }
 
-    /// <summary>The caller's zone when zone-aware routing applies.</summary>
-    public string? Zone { get; }
+    /// <summary>The zone configured for this client (<c>Discovery:Http:Zone</c>, <c>DISCOVERY_ZONE</c>) when zone-aware routing applies.</summary>
+    public string? ConfiguredZone { get; }
+
+    /// <summary>Where this application runs, from the core's resolver; <see langword="null"/> with another resolver.</summary>
+    public LocalNode? Node { get; }
+
+    /// <summary>This application's node name, if known.</summary>
+    public string? NodeName => Node?.NodeName;
+
+    /// <summary>The caller's zone when zone-aware routing applies: the configured one, else the node's (once read).</summary>
+    public string? Zone => ConfiguredZone ?? (Options.PreferLocalZone ? Node?.Zone : null);
+
+    /// <summary>The endpoints requests stick to under <c>sessionAffinity: ClientIP</c>, shared by the process's clients.</summary>
+    public SessionAffinityTable Affinity { get; }
 
     /// <summary>How long a host or balancer may go unused before the sweep removes it.</summary>
     public TimeSpan IdleTimeout { get; }
@@ -187,6 +205,7 @@ internal sealed class DiscoveryClient : IDisposable
     internal void EvictIdle()
     {
         var now = TimeProvider.GetTimestamp();
+        Affinity.RemoveExpired(now);
         foreach (var pair in _balancers)
         {
             var balancer = pair.Value;

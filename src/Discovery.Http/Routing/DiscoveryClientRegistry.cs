@@ -17,6 +17,9 @@ internal sealed class DiscoveryClientRegistry : IDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly DiscoveryHttpMetrics _metrics;
 
+    // One for every client: session affinity is per process, as kube-proxy's is per client IP.
+    private readonly SessionAffinityTable _affinity = new();
+
     public DiscoveryClientRegistry(
         IOptionsMonitor<DiscoveryHttpClientOptions> options,
         IEnumerable<ILoadBalancingPolicy> policies,
@@ -59,7 +62,8 @@ internal sealed class DiscoveryClientRegistry : IDisposable
             _timeProvider,
             _loggerFactory.CreateLogger<DiscoveryHttpHandler>(),
             _metrics,
-            _coreOptions.Value.IdleTimeout);
+            _coreOptions.Value.IdleTimeout,
+            _affinity);
     }
 
     public void Dispose()

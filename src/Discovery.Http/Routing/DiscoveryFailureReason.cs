@@ -32,4 +32,7 @@ public enum DiscoveryFailureReason
 
     /// <summary>The app already watches as many Services as <c>Discovery:MaxWatchers</c> allows, and none is idle.</summary>
     WatcherLimitExceeded,
+
+    /// <summary>The Service has <c>internalTrafficPolicy: Local</c> and the node this application runs on is unknown.</summary>
+    NodeNameUnknown,
 }

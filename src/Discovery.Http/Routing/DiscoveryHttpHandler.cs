@@ -368,6 +368,11 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
 
         var balancer = client.GetBalancer(entry, selection.PortName);
         var set = balancer.GetDestinationSet(selection);
+        if (set.Failure is { } topologyFailure)
+        {
+            // internalTrafficPolicy: Local with no endpoint on this node (or no node name): kube-proxy would drop the traffic.
+            return Task.FromException<HttpResponseMessage>(new DiscoveryHttpRequestException(topologyFailure));
+        }
 
         // An outer retry (Polly, the standard resilience handler) re-sends this same message: go elsewhere than before.
         var failed = client.GetFailedEndpoints(request);

@@ -55,6 +55,7 @@ public sealed class DiscoveryHttpRequestException : HttpRequestException
             InvalidServiceNameException => DiscoveryFailureReason.InvalidServiceName,
             NamespaceNotAllowedException => DiscoveryFailureReason.NamespaceNotAllowed,
             WatcherLimitExceededException => DiscoveryFailureReason.WatcherLimitExceeded,
+            NodeNameUnknownException => DiscoveryFailureReason.NodeNameUnknown,
             _ => DiscoveryFailureReason.Unknown,
         };
     }

@@ -56,6 +56,7 @@ internal static class DiscoveryDocuments
         Resource(ResourceTypes.Services, ReadWriteVerbs, "0/CO1lhkEBI=", ["all"]),
         Resource(ResourceTypes.Endpoints, ReadWriteVerbs, "fWeeMqaN/OA=", null),
         Resource(ResourceTypes.Pods, ReadWriteVerbs, "xPOwRZ+Yhw8=", ["all"]),
+        Resource(ResourceTypes.Nodes, ReadWriteVerbs, "XwShjMxG9Fs=", null),
     ]);
 
     public static JsonObject DiscoveryResources() => ResourceList("discovery.k8s.io/v1", [

@@ -326,6 +326,12 @@ internal sealed class ObjectPipeline
             node["spec"] = spec;
             spec["type"] ??= "ClusterIP";
             spec["sessionAffinity"] ??= "None";
+            if (spec["sessionAffinity"] is JsonValue affinity && affinity.GetValueKind() == JsonValueKind.String && affinity.GetValue<string>() == "ClientIP"
+                && spec["sessionAffinityConfig"]?["clientIP"]?["timeoutSeconds"] is null)
+            {
+                // As the API server defaults it: three hours.
+                spec["sessionAffinityConfig"] = new JsonObject { ["clientIP"] = new JsonObject { ["timeoutSeconds"] = 10800 } };
+            }
             var serviceType = spec["type"]!.GetValue<string>();
             if (serviceType != "ExternalName")
             {

@@ -27,7 +27,12 @@ internal static class ResourceTypes
         "endpointslices", "EndpointSlice", "discovery.k8s.io", namespaced: true, KubernetesShapes.EndpointSlice, typeof(V1EndpointSlice),
         hasGeneration: true, deleteReturnsObject: false, allowCreateOnUpdate: false, [], []);
 
-    public static IReadOnlyList<ResourceType> All { get; } = [Namespaces, Services, Endpoints, Pods, EndpointSlices];
+    /// <summary>Nodes: discovery reads a node's zone label and addresses (cluster-scoped; status kept as applied).</summary>
+    public static ResourceType Nodes { get; } = new(
+        "nodes", "Node", "", namespaced: false, KubernetesShapes.Node, typeof(V1Node),
+        hasGeneration: false, deleteReturnsObject: true, allowCreateOnUpdate: false, ["no"], ["spec.unschedulable"]);
+
+    public static IReadOnlyList<ResourceType> All { get; } = [Namespaces, Services, Endpoints, Pods, EndpointSlices, Nodes];
 
     /// <summary>Finds a resource by API group and plural name.</summary>
     public static ResourceType? Find(string group, string plural)
@@ -54,6 +59,6 @@ internal static class ResourceTypes
             }
         }
 
-        throw new ArgumentException($"The emulator does not serve {modelType.Name}; supported: V1Namespace, V1Service, V1Endpoints, V1EndpointSlice, V1Pod.", nameof(modelType));
+        throw new ArgumentException($"The emulator does not serve {modelType.Name}; supported: V1Namespace, V1Service, V1Endpoints, V1EndpointSlice, V1Pod, V1Node.", nameof(modelType));
     }
 }

@@ -163,9 +163,9 @@ internal static partial class ObjectValidator
                     errors.Add(FieldError.Invalid(path + ".hostname", hostname, Dns1123LabelMessage));
                 }
 
-                if (endpoint["hints"]?["forZones"] is JsonArray zones && zones.Count > 8)
+                if (endpoint["hints"] is JsonObject hints)
                 {
-                    errors.Add(FieldError.TooMany(path + ".hints.forZones", zones.Count, 8));
+                    ValidateHints(path + ".hints", hints, errors);
                 }
             }
         }
@@ -400,10 +400,93 @@ internal static partial class ObjectValidator
             }
         }
 
+        ValidateTrafficFields(spec, type, errors);
+
         if (existing?["spec"] is JsonObject oldSpec && Str(oldSpec, "clusterIP") is { Length: > 0 } oldIp
             && Str(spec, "clusterIP") is { Length: > 0 } newIp && oldIp != newIp && Str(oldSpec, "type") != "ExternalName" && type != "ExternalName")
         {
             errors.Add(FieldError.Invalid("spec.clusterIPs[0]", newIp, "may not change once set"));
+        }
+    }
+
+    private static void ValidateHints(string path, JsonObject hints, List<FieldError> errors)
+    {
+        foreach (var (field, isNode) in new[] { ("forZones", false), ("forNodes", true) })
+        {
+            if (hints[field] is not JsonArray entries)
+            {
+                continue;
+            }
+
+            if (entries.Count > 8)
+            {
+                errors.Add(FieldError.TooMany($"{path}.{field}", entries.Count, 8));
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var namePath = $"{path}.{field}[{i}].name";
+                var name = Str(entries[i] as JsonObject, "name") ?? "";
+                if (!seen.Add(name))
+                {
+                    errors.Add(FieldError.Duplicate(namePath, name));
+                }
+                else if (isNode ? !IsDns1123Subdomain(name) : !IsLabelValue(name))
+                {
+                    errors.Add(FieldError.Invalid(namePath, name, isNode ? Dns1123SubdomainMessage : LabelValueMessage));
+                }
+            }
+        }
+    }
+
+    /// <summary>The kube-proxy fields of a Service, as k8s.io/kubernetes pkg/apis/core/validation checks them (v1.33, default feature gates).</summary>
+    private static void ValidateTrafficFields(JsonObject spec, string type, List<FieldError> errors)
+    {
+        var affinity = Str(spec, "sessionAffinity") ?? "None";
+        var config = spec["sessionAffinityConfig"];
+        if (affinity is not ("None" or "ClientIP"))
+        {
+            errors.Add(FieldError.NotSupported("spec.sessionAffinity", affinity, ["ClientIP", "None"]));
+        }
+        else if (affinity == "ClientIP")
+        {
+            var timeout = config?["clientIP"]?["timeoutSeconds"];
+            if (timeout is null)
+            {
+                errors.Add(FieldError.Required("spec.sessionAffinityConfig.clientIP.timeoutSeconds"));
+            }
+            else if (!int.TryParse(timeout.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) || seconds is <= 0 or > 86400)
+            {
+                object shown = int.TryParse(timeout.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) ? number : timeout.ToJsonString();
+                errors.Add(FieldError.Invalid("spec.sessionAffinityConfig.clientIP.timeoutSeconds", shown, "must be greater than 0 and less than 86400"));
+            }
+        }
+        else if (config is JsonObject { Count: > 0 })
+        {
+            errors.Add(FieldError.Invalid("spec.sessionAffinityConfig", config.ToJsonString(), "must not be set when session affinity is None"));
+        }
+
+        if (Str(spec, "internalTrafficPolicy") is { } internalPolicy && internalPolicy is not ("Cluster" or "Local"))
+        {
+            errors.Add(FieldError.NotSupported("spec.internalTrafficPolicy", internalPolicy, ["Cluster", "Local"]));
+        }
+
+        if (Str(spec, "externalTrafficPolicy") is { Length: > 0 } externalPolicy)
+        {
+            if (type is not ("NodePort" or "LoadBalancer") && (spec["externalIPs"] as JsonArray is not { Count: > 0 }))
+            {
+                errors.Add(FieldError.Invalid("spec.externalTrafficPolicy", externalPolicy, "may only be set for externally-accessible services"));
+            }
+            else if (externalPolicy is not ("Cluster" or "Local"))
+            {
+                errors.Add(FieldError.NotSupported("spec.externalTrafficPolicy", externalPolicy, ["Cluster", "Local"]));
+            }
+        }
+
+        if (Str(spec, "trafficDistribution") is { } distribution && distribution != "PreferClose")
+        {
+            errors.Add(FieldError.NotSupported("spec.trafficDistribution", distribution, ["PreferClose"]));
         }
     }
 
@@ -452,6 +535,10 @@ internal static partial class ObjectValidator
             ? b[0] == 224 && b[1] == 0 && b[2] == 0
             : b[0] == 0xff && (b[1] & 0x0f) == 0x02;
     }
+
+    private const string LabelValueMessage = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
+    private static bool IsLabelValue(string value) => value.Length <= 63 && (value.Length == 0 || LabelValue().IsMatch(value));
 
     private static string? Str(JsonObject? obj, string key) =>
         obj?[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;

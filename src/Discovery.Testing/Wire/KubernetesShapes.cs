@@ -96,6 +96,13 @@ internal static class KubernetesShapes
         Struct("spec", JsonShape.Struct(Empty("finalizers", JsonShape.Array()))),
         Struct("status", JsonShape.Struct(Empty("phase"), Empty("conditions", JsonShape.Array()))));
 
+    public static JsonShape Node { get; } = JsonShape.Struct(
+        TypeMeta("kind"),
+        TypeMeta("apiVersion"),
+        Struct("metadata", ObjectMeta),
+        new ShapeField("spec", JsonShape.Any, OmitRule.Always, () => new JsonObject()),
+        new ShapeField("status", JsonShape.Any, OmitRule.Always, () => new JsonObject()));
+
     public static JsonShape Pod { get; } = JsonShape.Struct(
         TypeMeta("kind"),
         TypeMeta("apiVersion"),

@@ -8,6 +8,21 @@ public sealed class KubernetesDiscoveryOptions
     /// <summary>The configuration section the options bind from.</summary>
     public const string SectionName = "Discovery";
 
+    /// <summary>The environment variable read for <see cref="NodeName"/> when it is not set (the Downward API's <c>spec.nodeName</c>).</summary>
+    public const string NodeNameEnvironmentVariable = "NODE_NAME";
+
+    /// <summary>
+    /// The node this application runs on, for <c>internalTrafficPolicy: Local</c> and same-node topology hints. Default: the
+    /// <c>NODE_NAME</c> environment variable, which a pod sets from the Downward API (<c>fieldRef: spec.nodeName</c>).
+    /// </summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>
+    /// The zone this application runs in, for topology hints and <c>trafficDistribution</c>. Default: the
+    /// <c>topology.kubernetes.io/zone</c> label of the node <see cref="NodeName"/> (read once with <c>get nodes</c>; see docs/rbac.md).
+    /// </summary>
+    public string? Zone { get; set; }
+
     /// <summary>The namespace of short names (<c>http://alpaca-prod/</c>). Default: the pod's own namespace (service-account file), then <c>default</c>.</summary>
     public string? Namespace { get; set; }
 

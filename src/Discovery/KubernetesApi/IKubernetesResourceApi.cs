@@ -18,6 +18,9 @@ internal interface IKubernetesResourceApi
 
     Task<IReadOnlyList<V1Node>> ListNodesAsync(CancellationToken cancellationToken);
 
+    /// <summary>Reads one node (<c>get nodes/&lt;name&gt;</c>), for the zone label of the node the application runs on.</summary>
+    Task<V1Node> ReadNodeAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>
     /// Whether RBAC lets the app <paramref name="verb"/> (<c>get</c>, <c>list</c> or <c>watch</c>) <paramref name="resource"/> in
     /// <paramref name="namespace"/>, found by trying the call cheaply (a get of <paramref name="name"/>, a list of it, a watch

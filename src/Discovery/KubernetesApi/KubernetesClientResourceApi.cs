@@ -113,6 +113,18 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
         }
     }
 
+    public async Task<V1Node> ReadNodeAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNodeAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw Translate(e);
+        }
+    }
+
     public async Task<bool?> IsAllowedAsync(WatchedResource resource, string @namespace, string name, string verb, CancellationToken cancellationToken)
     {
         try

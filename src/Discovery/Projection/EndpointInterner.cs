@@ -82,5 +82,6 @@ internal sealed class EndpointInterner
             && string.Equals(a.PodName, b.PodName, StringComparison.Ordinal)
             && string.Equals(a.Hostname, b.Hostname, StringComparison.Ordinal)
             && a.Ports.SequenceEqual(b.Ports)
-            && a.ZoneHints.SequenceEqual(b.ZoneHints, StringComparer.Ordinal);
+            && a.ZoneHints.SequenceEqual(b.ZoneHints, StringComparer.Ordinal)
+            && a.NodeHints.SequenceEqual(b.NodeHints, StringComparer.Ordinal);
 }

@@ -8,6 +8,12 @@ namespace Discovery.Internal;
 /// <summary>Turns API objects into the immutable model: Services into <see cref="KubernetesServiceInfo"/>, slices/Endpoints/Pods into endpoints.</summary>
 internal static class KubernetesObjectConverter
 {
+    /// <summary>The API's default for <c>sessionAffinityConfig.clientIP.timeoutSeconds</c>: three hours.</summary>
+    public const int DefaultSessionAffinitySeconds = 10_800;
+
+    /// <summary>The largest <c>timeoutSeconds</c> the API accepts: one day.</summary>
+    public const int MaxSessionAffinitySeconds = 86_400;
+
     public static KubernetesServiceInfo ToServiceInfo(V1Service service, RejectionLog? log = null)
     {
         var projection = ProjectService(service);
@@ -77,7 +83,14 @@ internal static class KubernetesObjectConverter
             externalName,
             ports.Count == ports.Capacity ? ports.MoveToImmutable() : ports.ToImmutable(),
             ingress.Count == 0 ? [] : ingress.ToImmutable(),
-            service.Metadata?.ResourceVersion);
+            service.Metadata?.ResourceVersion)
+        {
+            // As kube-proxy reads them: "Local" is local, anything else (unset, "Cluster", a value from a newer API) is cluster-wide.
+            InternalTrafficPolicy = IsLocal(spec?.InternalTrafficPolicy),
+            ExternalTrafficPolicy = IsLocal(spec?.ExternalTrafficPolicy),
+            TrafficDistribution = string.IsNullOrEmpty(spec?.TrafficDistribution) ? null : Pooled(pool, spec.TrafficDistribution),
+            SessionAffinityTimeout = SessionAffinityTimeout(spec, ref tally),
+        };
         return new ServiceProjection(info, Issues("Service", service.Metadata, null, false, tally));
     }
 
@@ -174,6 +187,7 @@ internal static class KubernetesObjectConverter
         var slicePorts = previous is { Endpoints: [var earlier, ..] } && Enumerable.SequenceEqual(earlier.Ports, ports) ? earlier.Ports : ports.ToImmutable();
         var merged = new EndpointMerger();
         ImmutableArray<string> lastHints = [];
+        Dictionary<string, ImmutableArray<string>>? nodeHintArrays = null;
         foreach (var endpoint in slice.Endpoints ?? [])
         {
             // The API defines absent conditions: ready → true, serving → like ready, terminating → false.
@@ -182,6 +196,9 @@ internal static class KubernetesObjectConverter
             var terminating = endpoint.Conditions?.Terminating ?? false;
             var podName = string.Equals(endpoint.TargetRef?.Kind, "Pod", StringComparison.Ordinal) ? endpoint.TargetRef?.Name : null;
             ImmutableArray<string> hints = [];
+            var nodeHints = endpoint.Hints?.ForNodes is { Count: > 0 } forNodes
+                ? Hints(forNodes, static n => n.Name, pool, nodeHintArrays ??= new Dictionary<string, ImmutableArray<string>>(StringComparer.Ordinal))
+                : [];
             foreach (var address in endpoint.Addresses ?? [])
             {
                 if (!IpLiteral.TryNormalize(address, family, out var normalized, out _))
@@ -202,7 +219,7 @@ internal static class KubernetesObjectConverter
                     lastHints = hints;
                 }
 
-                merged.Add(new ServiceEndpoint(normalized, family, slicePorts, ready, serving, terminating, Pooled(pool, endpoint.Zone), Pooled(pool, endpoint.NodeName), podName, endpoint.Hostname, hints));
+                merged.Add(new ServiceEndpoint(normalized, family, slicePorts, ready, serving, terminating, Pooled(pool, endpoint.Zone), Pooled(pool, endpoint.NodeName), podName, endpoint.Hostname, hints, nodeHints));
             }
         }
 
@@ -319,6 +336,55 @@ internal static class KubernetesObjectConverter
     }
 
     private static bool IsValidPort(int port) => port is >= 1 and <= 65535;
+
+    private static TrafficPolicy IsLocal(string? policy)
+        => string.Equals(policy, "Local", StringComparison.Ordinal) ? TrafficPolicy.Local : TrafficPolicy.Cluster;
+
+    /// <summary>The stickiness of <c>sessionAffinity: ClientIP</c>; a timeout the API server would have refused falls back to the default.</summary>
+    private static TimeSpan? SessionAffinityTimeout(V1ServiceSpec? spec, ref SkipTally tally)
+    {
+        if (spec?.SessionAffinity is not "ClientIP")
+        {
+            return null;
+        }
+
+        var seconds = spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? DefaultSessionAffinitySeconds;
+        if (seconds is < 1 or > MaxSessionAffinitySeconds)
+        {
+            tally.Add($"sessionAffinityConfig.clientIP.timeoutSeconds {seconds} is outside 1-{MaxSessionAffinitySeconds}; {DefaultSessionAffinitySeconds} is used");
+            seconds = DefaultSessionAffinitySeconds;
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>Shares one array among endpoints hinted for the same single zone or node (the common shape: each endpoint's own).</summary>
+    private static ImmutableArray<string> Hints<T>(IList<T>? entries, Func<T, string?> name, StringPool? pool, Dictionary<string, ImmutableArray<string>> shared)
+    {
+        if (entries is not { Count: > 0 })
+        {
+            return [];
+        }
+
+        if (entries.Count == 1)
+        {
+            var only = name(entries[0]);
+            if (string.IsNullOrEmpty(only))
+            {
+                return [];
+            }
+
+            if (!shared.TryGetValue(only, out var array))
+            {
+                array = [Pooled(pool, only)!];
+                shared[only] = array;
+            }
+
+            return array;
+        }
+
+        return [.. entries.Select(name).Where(n => !string.IsNullOrEmpty(n)).Select(n => Pooled(pool, n)!)];
+    }
 
     private static string? Pooled(StringPool? pool, string? value) => pool is null ? value : pool.Get(value);
 

@@ -45,7 +45,12 @@ internal static class AddressModeApplier
         return merged.ToImmutable();
     }
 
-    /// <summary>One endpoint per node hosting a pod endpoint, on the Service's node ports; its readiness is that of its best pod.</summary>
+    /// <summary>
+    /// One endpoint per node hosting a pod endpoint, on the Service's node ports. With <c>externalTrafficPolicy: Local</c> a node
+    /// delivers only to its own pods (kube-proxy drops the rest), so its readiness is that of its best pod: only nodes hosting a
+    /// ready endpoint are used (or, when none does, those hosting a serving-terminating one). With <c>Cluster</c> any node
+    /// forwards to any pod, so every hosting node is as usable as the Service as a whole.
+    /// </summary>
     public static ImmutableArray<ServiceEndpoint>? ToNodePorts(KubernetesServiceInfo info, ImmutableArray<ServiceEndpoint> pods, IReadOnlyDictionary<string, string> nodeAddresses)
     {
         var ports = info.Ports.Where(p => p.NodePort is not null)
@@ -57,6 +62,8 @@ internal static class AddressModeApplier
         }
 
         var merged = new EndpointMerger();
+        var local = info.ExternalTrafficPolicy == TrafficPolicy.Local;
+        var serviceWide = local ? default : Summarize(pods);
         foreach (var group in pods.Where(p => p.NodeName is not null).GroupBy(p => p.NodeName!, StringComparer.Ordinal))
         {
             if (!nodeAddresses.TryGetValue(group.Key, out var address))
@@ -64,7 +71,7 @@ internal static class AddressModeApplier
                 continue;
             }
 
-            var (ready, serving, terminating) = Summarize([.. group]);
+            var (ready, serving, terminating) = local ? Summarize([.. group]) : serviceWide;
             merged.Add(new ServiceEndpoint(address, KubernetesObjectConverter.FamilyOf(address), ports, ready, serving, terminating, group.First().Zone, group.Key));
         }
 

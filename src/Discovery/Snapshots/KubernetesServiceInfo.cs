@@ -24,4 +24,28 @@ public sealed record KubernetesServiceInfo(
 
     /// <summary>Whether the Service is an ExternalName Service.</summary>
     public bool IsExternalName => string.Equals(Type, "ExternalName", StringComparison.Ordinal);
+
+    /// <summary>
+    /// <c>spec.internalTrafficPolicy</c>: with <see cref="TrafficPolicy.Local"/>, requests go only to endpoints on the caller's own
+    /// node. Default <see cref="TrafficPolicy.Cluster"/>.
+    /// </summary>
+    public TrafficPolicy InternalTrafficPolicy { get; init; }
+
+    /// <summary>
+    /// <c>spec.externalTrafficPolicy</c>: with <see cref="TrafficPolicy.Local"/>, the NodePort and LoadBalancer address modes use
+    /// only nodes that host a ready endpoint. Default <see cref="TrafficPolicy.Cluster"/>.
+    /// </summary>
+    public TrafficPolicy ExternalTrafficPolicy { get; init; }
+
+    /// <summary>
+    /// <c>spec.trafficDistribution</c> as written (<c>PreferClose</c>, and later values such as <c>PreferSameZone</c> or
+    /// <c>PreferSameNode</c>), or <see langword="null"/> when unset.
+    /// </summary>
+    public string? TrafficDistribution { get; init; }
+
+    /// <summary>
+    /// How long requests stick to one endpoint after the last one, when <c>spec.sessionAffinity</c> is <c>ClientIP</c>
+    /// (<c>sessionAffinityConfig.clientIP.timeoutSeconds</c>, default 10,800 s); <see langword="null"/> without session affinity.
+    /// </summary>
+    public TimeSpan? SessionAffinityTimeout { get; init; }
 }

@@ -19,7 +19,8 @@ public sealed class ServiceEndpoint
         string? nodeName = null,
         string? podName = null,
         string? hostname = null,
-        ImmutableArray<string> zoneHints = default)
+        ImmutableArray<string> zoneHints = default,
+        ImmutableArray<string> nodeHints = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         Address = address;
@@ -33,6 +34,7 @@ public sealed class ServiceEndpoint
         PodName = podName;
         Hostname = hostname;
         ZoneHints = zoneHints.IsDefault ? [] : zoneHints;
+        NodeHints = nodeHints.IsDefault ? [] : nodeHints;
     }
 
     /// <summary>
@@ -70,6 +72,9 @@ public sealed class ServiceEndpoint
 
     /// <summary>The zones this endpoint is hinted for (<c>hints.forZones</c>).</summary>
     public ImmutableArray<string> ZoneHints { get; }
+
+    /// <summary>The nodes this endpoint is hinted for (<c>hints.forNodes</c>, written for <c>trafficDistribution: PreferSameNode</c>).</summary>
+    public ImmutableArray<string> NodeHints { get; }
 
     /// <summary>Finds the port with the given name (empty string for an unnamed port).</summary>
     /// <returns><see langword="true"/> when the endpoint publishes such a port.</returns>

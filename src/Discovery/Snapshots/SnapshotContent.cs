@@ -29,7 +29,11 @@ internal static class SnapshotContent
             && a.HasSelector == b.HasSelector
             && string.Equals(a.ExternalName, b.ExternalName, StringComparison.Ordinal)
             && a.Ports.SequenceEqual(b.Ports)
-            && a.LoadBalancerIngress.SequenceEqual(b.LoadBalancerIngress, StringComparer.Ordinal);
+            && a.LoadBalancerIngress.SequenceEqual(b.LoadBalancerIngress, StringComparer.Ordinal)
+            && a.InternalTrafficPolicy == b.InternalTrafficPolicy
+            && a.ExternalTrafficPolicy == b.ExternalTrafficPolicy
+            && string.Equals(a.TrafficDistribution, b.TrafficDistribution, StringComparison.Ordinal)
+            && a.SessionAffinityTimeout == b.SessionAffinityTimeout;
     }
 
     private static bool SameEndpoints(ServiceEndpointSnapshot published, ServiceEndpointSnapshot built)

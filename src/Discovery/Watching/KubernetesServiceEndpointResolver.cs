@@ -66,6 +66,14 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         DefaultNamespace = ServiceHostParser.ResolveDefaultNamespace(options);
         _metrics = new DiscoveryMetrics(meterFactory, () => _watchers.Values);
         _context = new WatcherContext(options, apiFactory, clock, logger, _metrics, isInCluster, DefaultNamespace, random);
+        var context = _context;
+        LocalNode = new LocalNode(
+            string.IsNullOrWhiteSpace(options.NodeName) ? Environment.GetEnvironmentVariable(KubernetesDiscoveryOptions.NodeNameEnvironmentVariable) : options.NodeName,
+            options.Zone,
+            (name, cancellationToken) => context.Api.ReadNodeAsync(name, cancellationToken),
+            clock,
+            logger,
+            options.RequestTimeout);
         _allowedNamespaces = new HashSet<string>(options.AllowedNamespaces.Select(n => n.Trim().ToLowerInvariant()), StringComparer.Ordinal);
         _ownedClient = ownedClient;
         _visibility = new ServiceVisibilityCache(_context);
@@ -74,6 +82,9 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         _lastCapacitySweep = clock.GetTimestamp() - _context.TouchGranularity;
         _idleSweep = clock.CreateTimer(static state => ((KubernetesServiceEndpointResolver)state!).EvictIdleWatchers(), this, period, period);
     }
+
+    /// <summary>Where this application runs: its node (<c>Discovery:NodeName</c>, else <c>NODE_NAME</c>) and zone (configured, else the node's label).</summary>
+    public LocalNode LocalNode { get; }
 
     /// <summary>The namespace of single-label Service names (configured, else the pod's own, else <c>default</c>).</summary>
     public string DefaultNamespace { get; }

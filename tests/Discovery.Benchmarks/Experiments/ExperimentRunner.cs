@@ -18,6 +18,7 @@ internal static class ExperimentRunner
         ["core-scale"] = ("Issue #3: N services x 10 endpoints: managed memory and time to full sync.", CoreExperiments.ScaleAsync),
         ["http-throughput"] = ("Issue #4: loopback throughput through discovery vs direct to the pod address.", HttpExperiments.ThroughputAsync),
         ["slow-backend"] = ("Issue #4: 11 backends, one slowed to 2 s, client timeout 1 s: success rate per policy.", HttpExperiments.SlowBackendAsync),
+        ["slow-start"] = ("Issue #14: a new pod's share per second over its first slow-start window, with and without slow start.", SlowStartExperiment.RunAsync),
         ["grpc"] = ("Issue #12: kubernetes:/// channels: change -> picker, call shares over 4 pods vs one connection, unary call overhead.", GrpcExperiments.RunAsync),
         ["core-memory-breakdown"] = ("Issue #3: per-Service managed memory by layer (typed objects, projections, snapshots).", CoreMemoryBreakdown.RunAsync),
         ["adapter-propagation"] = ("Issue #12: change in the emulator -> visible to MESD resolution and to YARP's destination set, side by side (p50/p99).", AdapterExperiments.PropagationAsync),

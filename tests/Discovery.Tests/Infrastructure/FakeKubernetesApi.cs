@@ -252,6 +252,14 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
         return NodesFault is { } fault ? Task.FromException<IReadOnlyList<V1Node>>(fault) : Task.FromResult<IReadOnlyList<V1Node>>([.. Nodes]);
     }
 
+    public Task<V1Node> ReadNodeAsync(string name, CancellationToken cancellationToken)
+    {
+        var node = Nodes.FirstOrDefault(n => n.Metadata?.Name == name);
+        return NodesFault is { } fault ? Task.FromException<V1Node>(fault)
+            : node is null ? Task.FromException<V1Node>(new KubernetesStatusException(404, "NotFound", $"nodes \"{name}\" not found"))
+            : Task.FromResult(node);
+    }
+
     private void Record(WatchedResource resource, WatchEventType type, IKubernetesObject<V1ObjectMeta> item)
     {
         var version = long.Parse(item.Metadata.ResourceVersion, CultureInfo.InvariantCulture);
