@@ -18,6 +18,7 @@ internal static class ExperimentRunner
         ["core-scale"] = ("Issue #3: N services x 10 endpoints: managed memory and time to full sync.", CoreExperiments.ScaleAsync),
         ["http-throughput"] = ("Issue #4: loopback throughput through discovery vs direct to the pod address.", HttpExperiments.ThroughputAsync),
         ["slow-backend"] = ("Issue #4: 11 backends, one slowed to 2 s, client timeout 1 s: success rate per policy.", HttpExperiments.SlowBackendAsync),
+        ["fairness"] = ("Issue #11: shares of equal pods, one with a 150 ms first response, sequential and c=8, P2C vs round-robin.", FairnessExperiment.RunAsync),
         ["core-memory-breakdown"] = ("Issue #3: per-Service managed memory by layer (typed objects, projections, snapshots).", CoreMemoryBreakdown.RunAsync),
         ["emulator-host"] = ("(internal) An emulator in a child process, driven over stdin, for memory and socket isolation.", EmulatorHost.RunAsync),
     };
