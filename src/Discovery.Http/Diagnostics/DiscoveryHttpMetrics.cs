@@ -34,6 +34,7 @@ internal sealed class DiscoveryHttpMetrics : IDisposable
         AttemptOutcome.ServerError => "server_error",
         AttemptOutcome.Timeout => "timeout",
         AttemptOutcome.TlsFailure => "tls_failure",
+        AttemptOutcome.Canceled => "canceled",
         AttemptOutcome.Success => "success",
         _ => "error",
     };

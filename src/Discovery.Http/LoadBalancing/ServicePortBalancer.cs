@@ -132,6 +132,9 @@ internal sealed class ServicePortBalancer
             case AttemptOutcome.TlsFailure:
                 // A certificate problem affects every endpoint alike; ejecting would only hide it.
                 return;
+            case AttemptOutcome.Canceled:
+                // The caller gave up (its token, HttpClient.Timeout, hedging): no verdict on the endpoint, and no latency sample.
+                return;
         }
 
         var health = _client.Options.PassiveHealth;

@@ -502,7 +502,12 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                     catch (Exception e)
                     {
                         error = e;
-                        outcome = AttemptOutcomeClassifier.Classify(e);
+
+                        // Only the endpoint's own failures count against it: when the caller's token ended the wait (its own
+                        // cancellation, HttpClient.Timeout, a hedging attempt that lost), the endpoint was not at fault.
+                        outcome = e is OperationCanceledException && cancellationToken.IsCancellationRequested
+                            ? AttemptOutcome.Canceled
+                            : AttemptOutcomeClassifier.Classify(e);
                     }
                 }
                 finally
@@ -519,7 +524,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                     return response!;
                 }
 
-                if (outcome != AttemptOutcome.TlsFailure)
+                if (outcome is not (AttemptOutcome.TlsFailure or AttemptOutcome.Canceled))
                 {
                     failed ??= client.AddFailedEndpoints(request);
 
