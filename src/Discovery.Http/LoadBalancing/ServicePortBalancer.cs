@@ -230,7 +230,7 @@ internal sealed class ServicePortBalancer
             else if (until != 0 && destination.Statistics.TryTakeReadmission(now))
             {
                 // The view is recomputed when an ejection ends: the first request after that sees the endpoint back.
-                _client.Metrics.Readmitted(Service, destination);
+                _client.Metrics.Readmitted(Service, destination, _client.Options.EndpointMetricTags);
                 Log.Readmitted(_client.Logger, destination.Authority, destination.Endpoint.PodName, Service.Namespace, Service.Name, destination.Statistics.EjectionLevel);
             }
         }
@@ -296,7 +296,7 @@ internal sealed class ServicePortBalancer
 
         var level = statistics.Eject(now, health.BaseEjectionDuration, health.MaxEjectionDuration, out var duration);
         Interlocked.Increment(ref _healthVersion);
-        _client.Metrics.Ejected(Service, destination, outcome);
+        _client.Metrics.Ejected(Service, destination, outcome, _client.Options.EndpointMetricTags);
         Log.Ejected(_client.Logger, destination.Authority, destination.Endpoint.PodName, Service.Namespace, Service.Name, duration, outcome, level);
     }
 

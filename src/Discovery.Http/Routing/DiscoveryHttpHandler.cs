@@ -180,21 +180,6 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         => string.Equals(uri.Scheme, Uri.UriSchemeHttp, StringComparison.OrdinalIgnoreCase)
         && string.Equals(selection.AppProtocol, H2cAppProtocol, StringComparison.OrdinalIgnoreCase);
 
-    private static void Tag(Activity? activity, ServiceKey service, DestinationState destination)
-    {
-        if (activity is null || !activity.IsAllDataRequested)
-        {
-            return;
-        }
-
-        activity.SetTag(DiscoveryHttpInstrumentation.ServiceTag, service.Name);
-        activity.SetTag(DiscoveryHttpInstrumentation.NamespaceTag, service.Namespace);
-        activity.SetTag(DiscoveryHttpInstrumentation.PodTag, destination.Endpoint.PodName);
-        activity.SetTag(DiscoveryHttpInstrumentation.EndpointAddressTag, destination.Endpoint.Address);
-        activity.SetTag(DiscoveryHttpInstrumentation.EndpointTag, destination.Authority);
-        activity.SetTag(DiscoveryHttpInstrumentation.ZoneTag, destination.Endpoint.Zone);
-    }
-
     private PortSelection SelectPort(ServiceEndpointSnapshot snapshot, Uri uri, HostEntry entry)
     {
         int? port = uri.IsDefaultPort ? null : uri.Port;
@@ -381,21 +366,28 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         if (client.Options.AttemptTimeout is not null)
         {
             // Each attempt owns a timer to dispose of afterwards: the general path.
-            return AttemptsAsync(request, originalUri, entry, set, destination, original, sent: null, started: 0, cancellationToken);
+            return AttemptsAsync(request, originalUri, entry, set, destination, original, sent: null, activity: null, started: 0, cancellationToken);
         }
 
         Prepare(request, originalUri, entry, set.Selection, destination, original);
-        BeginAttempt(service, destination);
+        var caller = Activity.Current;
+        var activity = BeginAttempt(service, originalUri, destination, attempt: 0);
 
         // The clock read of the pick is the start: it is a Stopwatch timestamp, and the request is about to go.
         var started = client.UsesSystemClock ? now : Stopwatch.GetTimestamp();
         var sent = SendInner(request, cancellationToken);
+        if (activity is not null)
+        {
+            // The send has captured the attempt's activity; the caller's stays current for the caller.
+            Activity.Current = caller;
+        }
+
         if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
         {
             // The inner handler answered synchronously (a cached or in-memory response): nothing to wait for.
             try
             {
-                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode);
+                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode, request.Method, originalUri, activity);
             }
             finally
             {
@@ -405,7 +397,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             return sent;
         }
 
-        return CompleteAsync(sent, request, originalUri, entry, set, destination, original, started, cancellationToken);
+        return CompleteAsync(sent, request, originalUri, entry, set, destination, original, activity, started, cancellationToken);
     }
 
     /// <summary>
@@ -420,6 +412,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         DestinationSet set,
         DestinationState destination,
         OriginalRequest original,
+        Activity? activity,
         long started,
         CancellationToken cancellationToken)
     {
@@ -429,7 +422,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             var response = sent.Result;
             try
             {
-                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode);
+                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode, request.Method, originalUri, activity);
             }
             finally
             {
@@ -440,7 +433,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
 
         // Awaited like the first attempt, in the same variable: no further fields in this state machine.
-        sent = AttemptsAsync(request, originalUri, entry, set, destination, original, sent, started, cancellationToken);
+        sent = AttemptsAsync(request, originalUri, entry, set, destination, original, sent, activity, started, cancellationToken);
         await ((Task)sent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         return sent.GetAwaiter().GetResult();
     }
@@ -457,6 +450,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         DestinationState destination,
         OriginalRequest original,
         Task<HttpResponseMessage>? sent,
+        Activity? activity,
         long started,
         CancellationToken cancellationToken)
     {
@@ -483,7 +477,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                     if (sent is null)
                     {
                         Prepare(request, originalUri, entry, selection, destination, original);
-                        BeginAttempt(service, destination);
+                        var caller = Activity.Current;
+                        activity = BeginAttempt(service, originalUri, destination, attempt);
                         started = Stopwatch.GetTimestamp();
                         if (client.Options.AttemptTimeout is { } attemptTimeout)
                         {
@@ -492,6 +487,11 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                         }
 
                         sent = SendInner(request, timeout?.Token ?? cancellationToken);
+                        if (activity is not null)
+                        {
+                            // The next attempt's activity is a sibling of this one, not its child.
+                            Activity.Current = caller;
+                        }
                     }
 
                     try
@@ -518,7 +518,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 }
 
                 var statusCode = response is null ? (int?)null : (int)response.StatusCode;
-                EndAttempt(balancer, destination, started, outcome, statusCode);
+                EndAttempt(balancer, destination, started, outcome, statusCode, request.Method, originalUri, activity);
+                activity = null;
                 if (outcome == AttemptOutcome.Success)
                 {
                     return response!;
@@ -598,16 +599,18 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
     }
 
-    private void BeginAttempt(ServiceKey service, DestinationState destination)
+    /// <summary>Counts the attempt and starts its activity, which becomes current (the caller restores the previous one once the send started).</summary>
+    private Activity? BeginAttempt(ServiceKey service, Uri originalUri, DestinationState destination, int attempt)
     {
         var metrics = _client.Metrics;
-        metrics.Picked(service, destination);
-        Tag(Activity.Current, service, destination);
+        metrics.Picked(service, destination, _client.Options.EndpointMetricTags);
+        var activity = AttemptActivity.Start(service, originalUri, destination, attempt);
         destination.Statistics.Started();
         metrics.Started(service);
+        return activity;
     }
 
-    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode)
+    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode, HttpMethod method, Uri originalUri, Activity? activity)
     {
         var metrics = _client.Metrics;
         destination.Statistics.Finished();
@@ -615,7 +618,11 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         var end = Stopwatch.GetTimestamp();
         var elapsed = Stopwatch.GetElapsedTime(started, end);
         balancer.ReportOutcome(destination, outcome, elapsed, _client.UsesSystemClock ? end : _client.TimeProvider.GetTimestamp());
-        metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
+        metrics.Completed(balancer.Service, destination, method, originalUri, elapsed, statusCode, outcome, _client.Options.EndpointMetricTags);
+        if (activity is not null)
+        {
+            AttemptActivity.Stop(activity, outcome, statusCode);
+        }
     }
 
     /// <summary>The inner send, with an exception thrown synchronously turned into a faulted task like any other failure.</summary>
