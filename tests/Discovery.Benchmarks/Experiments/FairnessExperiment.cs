@@ -69,7 +69,7 @@ internal static class FairnessExperiment
         }
 
         report.Note($"Goal (issue #11): with the default policy (PowerOfTwoChoices) each of three equal pods gets >= 25 % of 300 sequential requests (>= 75 % of a fair share), also when one pod's first response is slow. Worst pod in any sequential P2C run: {sequentialWorst * 100:0} % of a fair share: {Verdict(sequentialWorst >= 0.75)}.");
-        report.Note("At c=8 least-outstanding does what it should: while the cold pod holds a request for the cold start it counts as busier, so it gets less of a short run (300 requests in well under a second); over a longer run its share returns to a third.");
+        report.Note("At c=8 least-outstanding does what it should: while the cold pod holds a request for the cold start it counts as busier, so it gets less of a short run (300 requests in well under a second); over a longer run the deficit shrinks.");
         report.Note($"Kestrel backends on 127.0.0.2-4, same port, answering at once, except that pod 0 waits {coldStart.TotalMilliseconds:0} ms before its first response of the run. Each run: fresh pods, a fresh Service in the emulator, a fresh client (fresh balancer state); GETs through AddKubernetesDiscovery(), HTTP/1.1, response buffered.");
         report.Note("Round-robin is the reference for an even split: it ignores latency, so it is even by construction, but it also cannot avoid a pod that stays slow (see slow-backend).");
         return report;
