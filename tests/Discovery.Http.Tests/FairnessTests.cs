@@ -16,7 +16,7 @@ public sealed class FairnessTests
 
     [Theory]
     [InlineData(3, 300, 1)]
-    [InlineData(3, 300, 8)]
+    [InlineData(3, 2400, 8)]
     [InlineData(2, 100, 1)]
     public async Task Equal_pods_get_equal_shares_when_one_pods_first_response_is_slow(int pods, int requests, int concurrency)
     {
@@ -52,8 +52,11 @@ public sealed class FairnessTests
 
         Assert.Equal(requests, backends.Sum(b => b.Requests));
 
-        // A fair share is 1/pods; at least three quarters of it for each pod, the cold one included.
-        var least = requests * 3 / (4 * pods);
+        // Three pods: each at least 25 % (issue #11's bound; a fair share is 33 %). Two pods: each at least 30 % (the issue saw 8 % or
+        // less in 19 runs of 20). The bounds leave room for real latency noise on a loaded machine, which the policy may act on.
+        // (At c=8 the cold pod holds one of the eight requests for 150 ms, which rightly costs it part of a short run: 2400
+        // requests make that small.)
+        var least = pods == 3 ? requests / 4 : requests * 3 / 10;
         Assert.All(backends, b => Assert.True(b.Requests >= least, $"{b.Name} got {b.Requests} of {requests}: {string.Join(" / ", backends.Select(x => x.Requests))}"));
         foreach (var backend in backends)
         {

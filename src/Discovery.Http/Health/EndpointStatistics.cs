@@ -10,9 +10,9 @@ internal sealed class EndpointStatistics
     private const double LatencySmoothing = 0.3;
 
     // A sample counts for at most this many times the endpoint's last estimate: one outlier (a GC pause, a new connection after
-    // the pool let the old one go) moves the estimate by less than a factor of two, while a pod that is slow for real reaches
-    // its level within a few responses.
-    private const double OutlierFactor = 4;
+    // the pool let the old one go) moves the estimate by at most 30 %, less than the 1.5x a policy needs to call an endpoint
+    // clearly slower, so only a run of slow responses steers traffic; a pod that is slow for real still gets there in a few.
+    private const double OutlierFactor = 2;
 
     // While an endpoint receives no responses its latency estimate fades with this time constant, so that a policy that
     // prefers low latency probes it again instead of shunning it after one slow period: an outlier stops steering traffic
