@@ -22,7 +22,7 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
     private readonly ObjectStore _store;
     private readonly ObjectPipeline _pipeline;
     private readonly RequestLog _requests;
-    private readonly ApiRequestHandler _handler;
+    private readonly ObjectWriter _writer;
     private readonly EmulatorServer _server;
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
@@ -38,8 +38,9 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         _requests = new RequestLog(options.RecordedRequestLimit);
         Access = new EmulatorAccessRules(options.UserName, options.RequiredBearerToken);
         Faults = new EmulatorFaults(_store, StartOutageAsync, EndOutageAsync);
-        _handler = new ApiRequestHandler(_store, _pipeline, Faults, Access, options, _requests, _logger, _stopping.Token);
-        _server = new EmulatorServer(_handler.HandleAsync, options.LoggerFactory);
+        _writer = new ObjectWriter(_store, _pipeline);
+        var handler = new ApiRequestHandler(_store, _writer, Faults, Access, options, _requests, _logger, _stopping.Token);
+        _server = new EmulatorServer(handler.HandleAsync, options.LoggerFactory);
     }
 
     /// <summary>The base address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
@@ -161,11 +162,11 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
             StoredObject stored;
             if (string.IsNullOrEmpty(name))
             {
-                stored = _handler.Create(type, decoded, @namespace, _options.FieldManager, keepStatus: true);
+                stored = _writer.Create(type, decoded, @namespace, _options.FieldManager, keepStatus: true);
             }
             else
             {
-                stored = _handler.Update(type, decoded, @namespace, name, _options.FieldManager, statusOnly: false, checkResourceVersion: false, allowCreate: true).Stored;
+                stored = _writer.Update(type, decoded, @namespace, name, _options.FieldManager, statusOnly: false, checkResourceVersion: false, allowCreate: true).Stored;
             }
 
             return ToModel<T>(stored);
@@ -183,7 +184,7 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(name);
         ThrowIfDisposed();
         var type = ResourceTypes.ForModel(typeof(T));
-        return _handler.Delete(type, type.Namespaced ? @namespace ?? "" : "", name) is not null;
+        return _writer.Delete(type, type.Namespaced ? @namespace ?? "" : "", name) is not null;
     }
 
     /// <summary>The stored object, or null. Pass any namespace (e.g. "") for cluster-scoped kinds.</summary>
@@ -407,7 +408,7 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         var node = ObjectPipeline.Decode(ResourceTypes.Namespaces, new JsonObject { ["metadata"] = new JsonObject { ["name"] = @namespace } });
         try
         {
-            _handler.Create(ResourceTypes.Namespaces, node, "", _options.FieldManager, keepStatus: false);
+            _writer.Create(ResourceTypes.Namespaces, node, "", _options.FieldManager, keepStatus: false);
         }
         catch (ApiException e) when (e.StatusCode == 409)
         {

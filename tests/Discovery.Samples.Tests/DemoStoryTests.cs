@@ -18,6 +18,6 @@ public class DemoStoryTests
         Assert.Equal(DemoStory.Phases.Count, report.Phases.Count);
         Assert.All(report.Phases, phase => Assert.True(phase.Passed, $"{phase.Phase}: {phase.Result} ({phase.Figures})"));
         Assert.Equal(0, report.ExitCode);
-        Assert.Contains("All 6 phases behaved.", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("All 7 phases behaved.", output.ToString(), StringComparison.Ordinal);
     }
 }

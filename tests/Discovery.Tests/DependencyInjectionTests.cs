@@ -73,6 +73,25 @@ public class DependencyInjectionTests
     }
 
     [Fact]
+    public async Task Source_Pods_is_refused_at_startup_pointing_to_pod_selectors()
+    {
+        // It never switched anything (pod selectors work under any source): refused, even with selectors configured.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Discovery:Source"] = "Pods",
+            ["Discovery:PodSelectors:workers"] = "app=workers",
+        });
+        builder.Services.AddKubernetesEndpointResolver();
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
+
+        Assert.Contains("Discovery:Source cannot be Pods", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Discovery:PodSelectors", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_registered_client_is_used_and_prewarm_runs_at_start()
     {
         await using var emulator = await KubernetesApiEmulator.StartAsync(cancellationToken: Token);

@@ -1,6 +1,8 @@
 using System.Net;
 using Discovery;
 using Discovery.Testing;
+using Grpc.Core;
+using Grpc.Net.Client;
 using k8s;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
@@ -9,6 +11,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ServiceDiscovery;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.ServiceDiscovery;
 
 // What a customer writes to test their app's discovery without a cluster, built only from the packages:
 // the emulator, one backend pod on a loopback address, a Service and its EndpointSlice, and an HttpClient
@@ -70,11 +75,30 @@ builder.Services.AddKubernetesDiscovery(options =>
     options.AddressMode = AddressMode.PodIP;
 });
 builder.Services.AddHttpClient("alpaca", http => http.BaseAddress = new Uri("http://alpaca-prod/"));
+builder.Services.AddKubernetesGrpcResolver();
+
+// The adapters read the same watch: Aspire's service discovery (MESD) and YARP's destination resolver.
+builder.Services.AddServiceDiscovery();
+builder.Services.AddKubernetesServiceEndpointProvider();
+builder.Services.AddReverseProxy().AddKubernetesDestinationResolver();
 using var app = builder.Build();
 await app.StartAsync(cancellationToken);
 
 var answer = await app.Services.GetRequiredService<IHttpClientFactory>().CreateClient("alpaca").GetStringAsync(new Uri("/", UriKind.Relative), cancellationToken);
+var podEndpoint = $"{podAddress}:{podPort}";
+var mesd = await app.Services.GetRequiredService<ServiceEndpointResolver>().GetEndpointsAsync("http://alpaca-prod", cancellationToken);
+var mesdAnswer = string.Join(",", mesd.Endpoints.Select(e => e.EndPoint.ToString()));
+var yarp = await app.Services.GetRequiredService<IDestinationResolver>().ResolveDestinationsAsync(
+    new Dictionary<string, DestinationConfig> { ["alpaca"] = new() { Address = "http://alpaca-prod" } }, cancellationToken);
+var yarpAnswer = string.Join(",", yarp.Destinations.Values.Select(d => d.Address));
+Console.WriteLine($"http://alpaca-prod/ answered: {answer}; MESD resolved: {mesdAnswer}; YARP destinations: {yarpAnswer}");
+
+// Discovery.Grpc: a stock channel on kubernetes:///alpaca-prod resolves the pod and connects to it (a TCP connection is all
+// grpc-dotnet's connectivity needs, so the plain HTTP backend will do).
+using var channel = GrpcChannel.ForAddress("kubernetes:///alpaca-prod", new GrpcChannelOptions { Credentials = ChannelCredentials.Insecure, ServiceProvider = app.Services });
+await channel.ConnectAsync(cancellationToken);
+Console.WriteLine($"kubernetes:///alpaca-prod channel: {channel.State}");
+var connected = channel.State == ConnectivityState.Ready;
 await app.StopAsync(cancellationToken);
 
-Console.WriteLine($"http://alpaca-prod/ answered: {answer}");
-return answer == PodName ? 0 : 1;
+return answer == PodName && connected && mesdAnswer == $"http://{podEndpoint}/" && yarpAnswer == $"http://{podEndpoint}" ? 0 : 1;

@@ -44,12 +44,18 @@ public sealed class DemoApplication : IAsyncDisposable
             }
         });
 
+        // gRPC channels on kubernetes:///<service> addresses get the same live endpoint sets.
+        builder.Services.AddKubernetesGrpcResolver();
+
         builder.Services.AddHttpClient<PodNameClient>(http => http.Timeout = TimeSpan.FromSeconds(10));
 
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         return new DemoApplication(host);
     }
+
+    /// <summary>The application's services, for channels created with <c>GrpcChannelOptions.ServiceProvider</c>.</summary>
+    public IServiceProvider Services => _host.Services;
 
     /// <summary>A typed client from the application's container, as a controller or service would receive it.</summary>
     public PodNameClient CreateClient() => _host.Services.GetRequiredService<PodNameClient>();

@@ -37,6 +37,7 @@ public sealed class DemoStory
         new PodDeletionPhase(),
         new SelectorlessServicePhase(),
         new ExternalNamePhase(),
+        new GrpcPinningPhase(),
     ];
 
     /// <summary>Runs the story; when <paramref name="cancellationToken"/> fires, the phases not yet done count as failed.</summary>

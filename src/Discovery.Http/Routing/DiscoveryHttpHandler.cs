@@ -277,7 +277,10 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         {
             try
             {
-                snapshot = await client.Resolver.GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
+                // "name.namespace" may be an external name: the resolver answers null when no Service the app can see has it.
+                snapshot = entry.Match == ServiceHostMatch.ServiceIfExists
+                    ? await client.Resolver.GetSnapshotIfVisibleAsync(service, cancellationToken).ConfigureAwait(false)
+                    : await client.Resolver.GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
             }
             catch (NamespaceNotAllowedException e) when (entry.Match == ServiceHostMatch.ServiceIfExists)
             {
@@ -300,7 +303,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             }
         }
 
-        if (!snapshot.ServiceExists)
+        if (snapshot is null || !snapshot.ServiceExists)
         {
             if (entry.Match == ServiceHostMatch.ServiceIfExists)
             {
@@ -387,7 +390,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             // The inner handler answered synchronously (a cached or in-memory response): nothing to wait for.
             try
             {
-                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode, request.Method, originalUri, activity);
+                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode, sent.Result, request.Method, originalUri, activity);
             }
             finally
             {
@@ -422,7 +425,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             var response = sent.Result;
             try
             {
-                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode, request.Method, originalUri, activity);
+                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode, response, request.Method, originalUri, activity);
             }
             finally
             {
@@ -518,7 +521,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 }
 
                 var statusCode = response is null ? (int?)null : (int)response.StatusCode;
-                EndAttempt(balancer, destination, started, outcome, statusCode, request.Method, originalUri, activity);
+                EndAttempt(balancer, destination, started, outcome, statusCode, response, request.Method, originalUri, activity);
                 activity = null;
                 if (outcome == AttemptOutcome.Success)
                 {
@@ -610,13 +613,44 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         return activity;
     }
 
-    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode, HttpMethod method, Uri originalUri, Activity? activity)
+    private void EndAttempt(
+        ServicePortBalancer balancer,
+        DestinationState destination,
+        long started,
+        AttemptOutcome outcome,
+        int? statusCode,
+        HttpResponseMessage? response,
+        HttpMethod method,
+        Uri originalUri,
+        Activity? activity)
     {
         var metrics = _client.Metrics;
         destination.Statistics.Finished();
         metrics.Finished(balancer.Service);
         var end = Stopwatch.GetTimestamp();
         var elapsed = Stopwatch.GetElapsedTime(started, end);
+        if (outcome == AttemptOutcome.Success && response is { Version.Major: >= 2 } && GrpcStatusClassifier.IsGrpc(response))
+        {
+            // A gRPC call answers 200 whatever happened: its status is a grpc-status header (trailers-only) or trailer.
+            if (!GrpcStatusClassifier.TryGetStatus(response.Headers, out var status))
+            {
+                var client = _client;
+                response.Content = new GrpcTrailersContent(response, response.Content, late =>
+                    balancer.ReportOutcome(destination, late, elapsed, client.UsesSystemClock ? Stopwatch.GetTimestamp() : client.TimeProvider.GetTimestamp()));
+                metrics.Completed(balancer.Service, destination, method, originalUri, elapsed, statusCode, outcome, _client.Options.EndpointMetricTags);
+                if (activity is not null)
+                {
+                    // The attempt's span ends with the response headers, as the System.Net.Http span does; the call's status
+                    // comes later, in the trailers.
+                    AttemptActivity.Stop(activity, outcome, statusCode);
+                }
+
+                return;
+            }
+
+            outcome = GrpcStatusClassifier.OutcomeOf(status);
+        }
+
         balancer.ReportOutcome(destination, outcome, elapsed, _client.UsesSystemClock ? end : _client.TimeProvider.GetTimestamp());
         metrics.Completed(balancer.Service, destination, method, originalUri, elapsed, statusCode, outcome, _client.Options.EndpointMetricTags);
         if (activity is not null)

@@ -79,4 +79,10 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "Namespace {Namespace}: listing every Service is forbidden ({StatusCode}), as with a Role limited by resourceNames; its Services are watched one by one")]
     public static partial void NamespaceServicesForbidden(ILogger logger, string @namespace, int statusCode);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Debug, Message = "Host {Service}.{Namespace} is not a Service the app can see ({Reason}); its requests go to DNS, and the API is not asked again for {Period}")]
+    public static partial void HostNotVisible(ILogger logger, string @namespace, string service, string reason, TimeSpan period);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Information, Message = "EndpointSlices are allowed again for Service {Namespace}/{Service}; switching back from core/v1 Endpoints")]
+    public static partial void ReturningToEndpointSlices(ILogger logger, string @namespace, string service);
 }

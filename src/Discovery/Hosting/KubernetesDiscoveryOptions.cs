@@ -18,7 +18,11 @@ public sealed class KubernetesDiscoveryOptions
     /// <summary>The file holding the pod's namespace when running in a cluster.</summary>
     public string ServiceAccountNamespacePath { get; set; } = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-    /// <summary>Where endpoints come from. Default <see cref="EndpointSourceKind.EndpointSlices"/>, falling back to Endpoints automatically.</summary>
+    /// <summary>
+    /// Where the endpoints of Services come from: <see cref="EndpointSourceKind.EndpointSlices"/> (default, falling back to
+    /// Endpoints automatically) or <see cref="EndpointSourceKind.Endpoints"/>. Other values are refused at startup; names
+    /// discovered from pods are chosen with <see cref="PodSelectors"/>, whatever the source.
+    /// </summary>
     public EndpointSourceKind Source { get; set; } = EndpointSourceKind.EndpointSlices;
 
     /// <summary>Whether to fall back to core/v1 Endpoints when EndpointSlices are not served or not permitted. Default true.</summary>
@@ -89,6 +93,15 @@ public sealed class KubernetesDiscoveryOptions
     /// <summary>Reconnect delay cap. Default 30 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a <c>name.namespace</c> host that is not a Service the app can see (none of that name, or RBAC refuses the
+    /// namespace) is remembered as such: its requests go to DNS without asking the API again meanwhile, and no watcher runs
+    /// for it. Such hosts are the shape of external names (<c>example.com</c>, <c>shop.internal</c>). A Service created under
+    /// that name is used after at most this long. Default 3 minutes.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    public TimeSpan NegativeCacheDuration { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>A watcher whose last successful contact with the API is older than this is reported stale. Default 5 minutes.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]

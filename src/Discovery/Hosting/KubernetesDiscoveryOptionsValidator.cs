@@ -25,19 +25,20 @@ internal sealed class KubernetesDiscoveryOptionsValidator : IValidateOptions<Kub
             failures.Add($"Discovery:ReconnectMaxDelay ({options.ReconnectMaxDelay}) must not be shorter than Discovery:ReconnectBaseDelay ({options.ReconnectBaseDelay}).");
         }
 
-        if (options.Source is not (EndpointSourceKind.EndpointSlices or EndpointSourceKind.Endpoints or EndpointSourceKind.Pods))
+        if (options.Source == EndpointSourceKind.Pods)
         {
-            failures.Add($"Discovery:Source must be EndpointSlices, Endpoints or Pods, not {options.Source} (ExternalName, environment variables and DNS are chosen automatically).");
+            // Pods are not an alternative source for Services: a name is discovered from pods exactly when PodSelectors
+            // has an entry for it, whatever Source says. Accepting "Pods" here would suggest a switch that does nothing.
+            failures.Add("Discovery:Source cannot be Pods: pod discovery is per name, through Discovery:PodSelectors (for example \"alpaca\": \"app=alpaca,env=prod\"), under any Source. Remove Discovery:Source, or set it to EndpointSlices or Endpoints (the source for Services).");
+        }
+        else if (options.Source is not (EndpointSourceKind.EndpointSlices or EndpointSourceKind.Endpoints))
+        {
+            failures.Add($"Discovery:Source must be EndpointSlices or Endpoints, not {options.Source} (ExternalName, environment variables and DNS are chosen automatically; pods through Discovery:PodSelectors).");
         }
 
         if (options.WatchScope is not (WatchScope.Service or WatchScope.Namespace or WatchScope.Auto))
         {
             failures.Add($"Discovery:WatchScope must be Auto, Service or Namespace, not {options.WatchScope}.");
-        }
-
-        if (options.Source == EndpointSourceKind.Pods && options.PodSelectors.Count == 0)
-        {
-            failures.Add("Discovery:Source is Pods but Discovery:PodSelectors is empty: add name → label selector entries (for example \"alpaca\": \"app=alpaca,env=prod\").");
         }
 
         foreach (var ns in options.AllowedNamespaces)

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,14 @@ internal sealed class ResourceInformer
     private string? _resourceVersion;
     private bool _needsList = true;
     private int _failuresSinceProgress;
+    // Whether the current attempt's watch delivered anything, and the failure that ended such a watch (see AttemptAsync).
+    private bool _watchProgressed;
+    private Exception? _failureAfterProgress;
+    // Restart: cancels the current run of the pipeline (its back-off delay, or the watch), optionally to watch another query.
+    private readonly object _roundGate = new();
+    private CancellationTokenSource? _round;
+    private bool _restartRequested;
+    private ResourceQuery? _switchRequested;
     private int _malformedStreak;
     private int _prematureEnds;
     private volatile bool _hasSynced;
@@ -49,6 +58,7 @@ internal sealed class ResourceInformer
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
+                Randomizer = context.Random,
                 Delay = options.ReconnectBaseDelay,
                 MaxDelay = options.ReconnectMaxDelay,
                 OnRetry = args =>
@@ -98,17 +108,101 @@ internal sealed class ResourceInformer
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            using var round = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            lock (_roundGate)
+            {
+                _round = round;
+                _restartRequested = false;
+                if (_switchRequested is { } next)
+                {
+                    _switchRequested = null;
+                    SwitchTo(next);
+                    _needsList = true;
+                    _failureAfterProgress = null;
+                }
+            }
+
             try
             {
                 await _pipeline.ExecuteAsync(
-                    static async (self, token) => await self.ListAndWatchOnceAsync(token).ConfigureAwait(false),
+                    static async (self, token) => await self.AttemptAsync(token).ConfigureAwait(false),
                     this,
-                    cancellationToken).ConfigureAwait(false);
+                    round.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
+            catch (OperationCanceledException) when (round.IsCancellationRequested)
+            {
+                // Restart: try again at once (a fresh back-off sequence).
+            }
+            finally
+            {
+                lock (_roundGate)
+                {
+                    _round = null;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Abandons the current attempt or back-off delay and lists and watches again at once; with <paramref name="switchTo"/>,
+    /// watches that query from now on (its list swaps in as a whole, so the owner builds nothing from it until then). Safe
+    /// from any thread: the loop applies it between runs.
+    /// </summary>
+    public void Restart(ResourceQuery? switchTo = null)
+    {
+        CancellationTokenSource? round;
+        lock (_roundGate)
+        {
+            if (switchTo is not null)
+            {
+                _switchRequested = switchTo;
+            }
+
+            if (_restartRequested)
+            {
+                return;
+            }
+
+            _restartRequested = true;
+            round = _round;
+        }
+
+        try
+        {
+            round?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run just ended; the next one applies the request.
+        }
+    }
+
+    /// <summary>
+    /// One attempt of the retry pipeline. The pipeline's delays grow with its attempt number; a watch that delivered events
+    /// before failing has shown the API healthy again, so its failure must not continue the earlier sequence (after a day of
+    /// occasional drops every reconnect would wait the maximum). Such a failure ends the pipeline's run instead, and the next
+    /// run reports it from its first attempt: the reconnect waits the base delay, and repeated failures grow from there.
+    /// </summary>
+    private async ValueTask AttemptAsync(CancellationToken cancellationToken)
+    {
+        if (_failureAfterProgress is { } failure)
+        {
+            _failureAfterProgress = null;
+            ExceptionDispatchInfo.Throw(failure);
+        }
+
+        _watchProgressed = false;
+        try
+        {
+            await ListAndWatchOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (_watchProgressed && e is not OperationCanceledException)
+        {
+            _failureAfterProgress = e;
         }
     }
 
@@ -260,6 +354,7 @@ internal sealed class ResourceInformer
         _context.Metrics.WatchEvents.Add(1, WatcherContext.EventTags(_service, Query, type));
         _failuresSinceProgress = 0;
         _malformedStreak = 0;
+        _watchProgressed = true;
         _owner.OnContact(this);
         if (item?.Metadata is not { } metadata)
         {
@@ -363,10 +458,10 @@ internal sealed class ResourceInformer
         _owner.OnFailure(this, error);
     }
 
-    private static int JitteredTimeoutSeconds(TimeSpan watchTimeout)
+    private int JitteredTimeoutSeconds(TimeSpan watchTimeout)
     {
         // Spread reconnects of many watchers over time instead of all ending together.
-        var seconds = watchTimeout.TotalSeconds * (1 - (0.2 * Random.Shared.NextDouble()));
+        var seconds = watchTimeout.TotalSeconds * (1 - (0.2 * _context.Random()));
         return Math.Max(1, (int)seconds);
     }
 }

@@ -17,4 +17,12 @@ internal interface IKubernetesResourceApi
     IAsyncEnumerable<ResourceEvent> WatchAsync(ResourceQuery query, string resourceVersion, int timeoutSeconds, Action<Exception> onMalformedEvent, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<V1Node>> ListNodesAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether RBAC lets the app <paramref name="verb"/> (<c>get</c>, <c>list</c> or <c>watch</c>) <paramref name="resource"/> in
+    /// <paramref name="namespace"/>, found by trying the call cheaply (a get of <paramref name="name"/>, a list of it, a watch
+    /// closed once answered). <see langword="null"/> when the resource is not served (404 to a list or watch).
+    /// </summary>
+    /// <exception cref="KubernetesStatusException">Any other refusal or failure (the answer is unknown).</exception>
+    Task<bool?> IsAllowedAsync(WatchedResource resource, string @namespace, string name, string verb, CancellationToken cancellationToken);
 }

@@ -31,7 +31,7 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
         }
         catch (HttpOperationException e)
         {
-            throw Translate(e);
+            throw Translate(e, "list");
         }
     }
 
@@ -46,7 +46,7 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
             switch (error)
             {
                 case KubernetesException k:
-                    statusError ??= new KubernetesStatusException(k.Status?.Code ?? 500, k.Status?.Reason, k.Status?.Message ?? k.Message, k);
+                    statusError ??= new KubernetesStatusException(k.Status?.Code ?? 500, k.Status?.Reason, k.Status?.Message ?? k.Message, k, "watch");
                     break;
                 case KubernetesStatusException s:
                     statusError ??= s;
@@ -79,7 +79,7 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
             }
             catch (HttpOperationException e)
             {
-                throw Translate(e);
+                throw Translate(e, "watch");
             }
             catch (JsonException e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -111,6 +111,58 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
         {
             throw Translate(e);
         }
+    }
+
+    public async Task<bool?> IsAllowedAsync(WatchedResource resource, string @namespace, string name, string verb, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await TryAsync(resource, @namespace, name, verb, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.Forbidden)
+        {
+            return false;
+        }
+        catch (HttpOperationException e) when ((int?)e.Response?.StatusCode is >= 200 and < 300)
+        {
+            // Authorized: the client then fails to read a watch stream as a list, which does not matter here.
+            return true;
+        }
+        catch (HttpRequestException e) when (e.InnerException is EndOfStreamException && verb == "watch")
+        {
+            // Authorized: a watch that sent no line before its timeout (1 s) ends this way.
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // A get of an absent object passed RBAC (it is checked first); a list or watch of an unserved resource did not run.
+            return verb == "get" ? true : null;
+        }
+        catch (HttpOperationException e)
+        {
+            throw Translate(e, verb);
+        }
+    }
+
+    /// <summary>The call of <see cref="IsAllowedAsync"/>: its response is disposed at once (a watch is never read).</summary>
+    private async Task<IDisposable> TryAsync(WatchedResource resource, string ns, string name, string verb, CancellationToken cancellationToken)
+    {
+        var field = "metadata.name=" + name;
+        bool? watch = verb == "watch" ? true : null;
+        int? limit = verb == "list" ? 1 : null;
+        int? timeout = verb == "watch" ? 1 : null;
+        return (resource, verb) switch
+        {
+            (WatchedResource.Services, "get") => await client.CoreV1.ReadNamespacedServiceWithHttpMessagesAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false),
+            (WatchedResource.Services, _) => await client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, fieldSelector: field, limit: limit, timeoutSeconds: timeout, watch: watch, cancellationToken: cancellationToken).ConfigureAwait(false),
+            (WatchedResource.EndpointSlices, "get") => await client.DiscoveryV1.ReadNamespacedEndpointSliceWithHttpMessagesAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false),
+            (WatchedResource.EndpointSlices, _) => await client.DiscoveryV1.ListNamespacedEndpointSliceWithHttpMessagesAsync(ns, fieldSelector: field, limit: limit, timeoutSeconds: timeout, watch: watch, cancellationToken: cancellationToken).ConfigureAwait(false),
+            (WatchedResource.Endpoints, "get") => await client.CoreV1.ReadNamespacedEndpointsWithHttpMessagesAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false),
+            (WatchedResource.Endpoints, _) => await client.CoreV1.ListNamespacedEndpointsWithHttpMessagesAsync(ns, fieldSelector: field, limit: limit, timeoutSeconds: timeout, watch: watch, cancellationToken: cancellationToken).ConfigureAwait(false),
+            (_, "get") => await client.CoreV1.ReadNamespacedPodWithHttpMessagesAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false),
+            _ => await client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns, fieldSelector: field, limit: limit, timeoutSeconds: timeout, watch: watch, cancellationToken: cancellationToken).ConfigureAwait(false),
+        };
     }
 
     private async IAsyncEnumerable<ResourceEvent> Open(
@@ -149,7 +201,7 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
         }
     }
 
-    private static KubernetesStatusException Translate(HttpOperationException e)
+    private static KubernetesStatusException Translate(HttpOperationException e, string? verb = null)
     {
         var code = (int)(e.Response?.StatusCode ?? 0);
         string? reason = null;
@@ -169,6 +221,6 @@ internal sealed class KubernetesClientResourceApi(IKubernetes client) : IKuberne
             }
         }
 
-        return new KubernetesStatusException(code, reason ?? e.Response?.ReasonPhrase, message, e);
+        return new KubernetesStatusException(code, reason ?? e.Response?.ReasonPhrase, message, e, verb);
     }
 }

@@ -6,13 +6,17 @@ namespace Discovery.Internal;
 /// </summary>
 internal sealed class KubernetesStatusException : Exception
 {
-    public KubernetesStatusException(int statusCode, string? reason, string? serverMessage, Exception? innerException = null)
+    public KubernetesStatusException(int statusCode, string? reason, string? serverMessage, Exception? innerException = null, string? verb = null)
         : base($"The Kubernetes API answered {statusCode}{(reason is null ? string.Empty : " " + reason)}{(serverMessage is null ? string.Empty : ": " + serverMessage)}", innerException)
     {
         StatusCode = statusCode;
         Reason = reason;
         ServerMessage = serverMessage;
+        Verb = verb;
     }
+
+    /// <summary>The verb of the refused request (<c>get</c>, <c>list</c>, <c>watch</c>), when known.</summary>
+    public string? Verb { get; }
 
     public int StatusCode { get; }
 

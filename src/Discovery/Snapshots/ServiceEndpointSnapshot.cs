@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.Primitives;
 
 namespace Discovery;
 
@@ -12,6 +13,7 @@ public sealed class ServiceEndpointSnapshot
 
     private PortSelectionCacheEntry[] _portSelections = [];
     private volatile bool _superseded;
+    private SnapshotChangeToken? _changeToken;
 
     /// <summary>Creates a snapshot.</summary>
     public ServiceEndpointSnapshot(
@@ -142,8 +144,42 @@ public sealed class ServiceEndpointSnapshot
     /// </summary>
     public bool IsSuperseded => _superseded;
 
-    /// <summary>Called by the publishing watcher only, once a newer snapshot is current or the watch has stopped.</summary>
+    /// <summary>
+    /// A change token that fires once, when the publishing <see cref="KubernetesServiceEndpointResolver"/> has made a newer
+    /// snapshot of the Service current or stopped watching it: the push signal for consumers that cache what they derived
+    /// from this snapshot (the MESD provider, the YARP destination resolver, the gRPC resolver). Its callbacks run after
+    /// the newer snapshot is visible, so a callback that looks the Service up again gets it; they run on the watcher's
+    /// task, like <see cref="IServiceEndpointResolver.Subscribe"/> callbacks: keep them short and non-blocking.
+    /// </summary>
+    /// <remarks>
+    /// The token belongs to the snapshot, not to whoever reads it, so any number of consumers share it and none has to
+    /// dispose it. It is created on first read (one object per snapshot, none for snapshots nobody asks about);
+    /// <see cref="IChangeToken.HasChanged"/> is one field read. A snapshot built by other code never fires.
+    /// </remarks>
+    public IChangeToken ChangeToken => Volatile.Read(ref _changeToken) ?? CreateChangeToken();
+
+    /// <summary>
+    /// Called by the publishing watcher only, once a newer snapshot is current or the watch has stopped. Sets
+    /// <see cref="IsSuperseded"/> without firing <see cref="ChangeToken"/>: call <see cref="SignalSuperseded"/> once the
+    /// newer snapshot is visible.
+    /// </summary>
     internal void MarkSuperseded() => _superseded = true;
+
+    /// <summary>
+    /// Called by the publishing watcher only: marks the snapshot superseded (if not yet) and fires <see cref="ChangeToken"/>.
+    /// Idempotent. Exceptions thrown by token callbacks surface as one <see cref="AggregateException"/> after all have run.
+    /// </summary>
+    internal void SignalSuperseded()
+    {
+        _superseded = true;
+        (Volatile.Read(ref _changeToken) ?? CreateChangeToken()).Fire();
+    }
+
+    private SnapshotChangeToken CreateChangeToken()
+    {
+        var created = new SnapshotChangeToken();
+        return Interlocked.CompareExchange(ref _changeToken, created, null) ?? created;
+    }
 
     /// <summary>
     /// Maps a request's port to endpoint ports (BRIEF §2.2): an explicit URI port selects the Service port with that

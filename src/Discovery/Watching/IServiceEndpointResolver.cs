@@ -24,6 +24,34 @@ public interface IServiceEndpointResolver
     ValueTask<ServiceEndpointSnapshot> GetSnapshotAsync(ServiceKey service, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Looks up a host that may name a Service or an external DNS name of the same shape (<c>name.namespace</c>, such as
+    /// <c>example.com</c>): returns the Service's snapshot when it exists and the app may read it, else
+    /// <see langword="null"/> (no such Service, or RBAC refuses its namespace), so that the caller sends the request to DNS.
+    /// </summary>
+    /// <remarks>
+    /// The resolver of the discovery core asks the API once per host per
+    /// <see cref="KubernetesDiscoveryOptions.NegativeCacheDuration"/> and starts no watcher for a host that is not a visible
+    /// Service. This default implementation maps the answers of <see cref="GetSnapshotAsync"/>: a Service that does not exist
+    /// is <see langword="null"/>; an error (a refusal too, as it cannot tell a hidden namespace from a hidden Service) is
+    /// thrown, and the HTTP handler then sends the host to DNS for a while.
+    /// </remarks>
+    /// <exception cref="NamespaceNotAllowedException">The namespace is outside the allow-list.</exception>
+    /// <exception cref="KubernetesApiUnavailableException">The API could not be reached before the initial sync timed out.</exception>
+    /// <exception cref="KubernetesForbiddenException">The Service is visible but its endpoints may not be read.</exception>
+    async ValueTask<ServiceEndpointSnapshot?> GetSnapshotIfVisibleAsync(ServiceKey service, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var snapshot = await GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
+            return snapshot.ServiceExists ? snapshot : null;
+        }
+        catch (ServiceNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Streams snapshots of a Service: the current one first (after the initial sync), then each change, until cancelled.
     /// A slow consumer sees the latest snapshot, not every intermediate one.
     /// </summary>

@@ -25,6 +25,7 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     private readonly HashSet<string> _allowedNamespaces;
     private readonly IDisposable? _ownedClient;
     private readonly NamespaceWatchRegistry? _namespaceWatches;
+    private readonly ServiceVisibilityCache _visibility;
     // Kept in step with _watchers (ConcurrentDictionary.Count takes every bucket lock): slots are reserved before a
     // watcher is added, so concurrent first lookups cannot overshoot the cap.
     private int _watcherCount;
@@ -55,7 +56,8 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         ILoggerFactory? loggerFactory,
         IMeterFactory? meterFactory,
         bool isInCluster,
-        IDisposable? ownedClient)
+        IDisposable? ownedClient,
+        Func<double>? random = null)
     {
         ArgumentNullException.ThrowIfNull(apiFactory);
         ArgumentNullException.ThrowIfNull(options);
@@ -63,9 +65,10 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Discovery");
         DefaultNamespace = ServiceHostParser.ResolveDefaultNamespace(options);
         _metrics = new DiscoveryMetrics(meterFactory, () => _watchers.Values);
-        _context = new WatcherContext(options, apiFactory, clock, logger, _metrics, isInCluster, DefaultNamespace);
+        _context = new WatcherContext(options, apiFactory, clock, logger, _metrics, isInCluster, DefaultNamespace, random);
         _allowedNamespaces = new HashSet<string>(options.AllowedNamespaces.Select(n => n.Trim().ToLowerInvariant()), StringComparer.Ordinal);
         _ownedClient = ownedClient;
+        _visibility = new ServiceVisibilityCache(_context);
         _namespaceWatches = options.WatchScope is WatchScope.Namespace or WatchScope.Auto ? new NamespaceWatchRegistry(_context) : null;
         var period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
         _lastCapacitySweep = clock.GetTimestamp() - _context.TouchGranularity;
@@ -99,6 +102,24 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
         }
 
         return GetOrStartWatcher(service, pinned: false).GetSnapshotAsync(cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<ServiceEndpointSnapshot?> GetSnapshotIfVisibleAsync(ServiceKey service, CancellationToken cancellationToken = default)
+    {
+        if (_watchers.TryGetValue(service, out var existing) && existing.Current is { } current)
+        {
+            // Watched already (another form of the name, a subscriber): that watcher knows.
+            existing.Touch();
+            return new ValueTask<ServiceEndpointSnapshot?>(current.ServiceExists ? current : null);
+        }
+
+        if (_visibility.IsKnownNotVisible(service))
+        {
+            return new ValueTask<ServiceEndpointSnapshot?>((ServiceEndpointSnapshot?)null);
+        }
+
+        return ProbeAndGetSnapshotAsync(service, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -189,6 +210,30 @@ public sealed class KubernetesServiceEndpointResolver : IServiceEndpointResolver
     internal int NamespaceWatchCount => _namespaceWatches?.Count ?? 0;
 
     private ServiceWatcher GetOrStartWatcher(ServiceKey service, bool pinned) => GetOrStartWatcher(service, pinned, null, out _);
+
+    /// <summary>
+    /// <see cref="GetSnapshotIfVisibleAsync"/> for a host not known yet: one list request decides, and only a visible Service
+    /// gets a watcher. When the API cannot answer, the ordinary lookup (watcher, retries, initial sync timeout) decides.
+    /// </summary>
+    private async ValueTask<ServiceEndpointSnapshot?> ProbeAndGetSnapshotAsync(ServiceKey service, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        Validate(service);
+
+        // A PodSelectors name is no Service: its watcher (of pods) answers.
+        if (!_watchers.ContainsKey(service) && FindPodSelector(service) is null)
+        {
+            var visibility = await _visibility.ProbeAsync(service, cancellationToken).ConfigureAwait(false);
+            if (visibility is ServiceVisibility.NotFound or ServiceVisibility.Forbidden)
+            {
+                return null;
+            }
+        }
+
+        // A visible Service whose endpoints cannot be read still reports why (KubernetesForbiddenException): it is one.
+        var snapshot = await GetOrStartWatcher(service, pinned: false).GetSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        return snapshot.ServiceExists ? snapshot : null;
+    }
 
     /// <summary>Returns the Service's running watcher, starting one if needed; a new one gets <paramref name="subscriber"/> before it starts.</summary>
     private ServiceWatcher GetOrStartWatcher(ServiceKey service, bool pinned, Action<ServiceEndpointSnapshot>? subscriber, out bool subscribed)

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using k8s;
 using k8s.Models;
+using Polly;
+using Polly.Retry;
 
 namespace Discovery.Internal;
 
@@ -10,6 +12,9 @@ namespace Discovery.Internal;
 /// </summary>
 internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 {
+    // The longest wait between probes of EndpointSlices refused by RBAC (see ReturnToSlicesWhenAllowedAsync).
+    private static readonly TimeSpan SlicesProbeMaxDelay = TimeSpan.FromMinutes(5);
+
     private readonly WatcherContext _context;
     private readonly string? _podSelector;
     private readonly CancellationTokenSource _stopping = new();
@@ -19,7 +24,8 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private CancellationTokenSource? _own;
     private List<CancellationTokenSource>? _ownStopped;
     private readonly SemaphoreSlim _buildLock = new(1, 1);
-    private readonly TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed by the first snapshot or a fault; replaced when a lookup finds a refusal fixed and retries (RecheckAccessAsync).
+    private volatile TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _gate = new();
     private readonly List<Task> _loops = [];
     private readonly RejectionLog _rejections;
@@ -39,7 +45,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     // A factory, not an instance: concurrent callers each get their own exception (a thrown instance's stack trace is mutated).
     private volatile Func<DiscoveryException>? _fault;
     private volatile bool _initialSyncTimedOut;
-    private bool _endpointsFallbackFrom403;
+    private volatile bool _endpointsFallbackFrom403;
+    private volatile string? _slicesRefusedVerb;
+    private volatile string? _slicesRefusedMessage;
+    // RBAC refusals before the first sync: whether the fault is one, when RBAC was last probed, and the probe running.
+    private volatile bool _faultIsForbidden;
+    private long _accessCheckedAt;
+    private Task<ServiceEndpointSnapshot?>? _accessCheck;
+    private int _slicesProbeRunning;
+    private int _reportRunning;
     private bool _disposed;
     private readonly NamespaceWatchRegistry? _registry;
     // In WatchScope.Namespace: the namespace watch this Service's snapshots are built from; null when watched per Service.
@@ -144,6 +158,11 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         if (Current is { } synced)
         {
             return synced;
+        }
+
+        if (_faultIsForbidden && await RecheckAccessAsync(cancellationToken).ConfigureAwait(false) is { } fixedNow)
+        {
+            return fixedNow;
         }
 
         if (TryPublishFallback() is { } fallback)
@@ -342,15 +361,25 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return;
         }
 
-        // Refusals do not heal by waiting: report them at once (and keep retrying, in case RBAC is fixed).
+        // Refusals do not heal by waiting: report them at once, naming every missing rule (and keep retrying, in case RBAC
+        // is fixed; a lookup after the fix retries at once, see RecheckAccessAsync).
         if (error is KubernetesStatusException { IsForbidden: true } forbidden)
         {
-            var (resource, group) = query.Resource == WatchedResource.Endpoints && _endpointsFallbackFrom403
-                ? ("endpointslices", "discovery.k8s.io")
-                : (query.ResourceName, query.ApiGroup);
-            var serverMessage = forbidden.ServerMessage;
-            _fault = () => new KubernetesForbiddenException(Key, "list", resource, group, serverMessage, error);
-            _initialOutcome.TrySetResult();
+            var fromSlices = query.Resource == WatchedResource.Endpoints && _endpointsFallbackFrom403;
+            var (resource, group) = fromSlices ? ("endpointslices", "discovery.k8s.io") : (query.ResourceName, query.ApiGroup);
+            var verb = (fromSlices ? _slicesRefusedVerb : forbidden.Verb) ?? "list";
+            var serverMessage = (fromSlices ? _slicesRefusedMessage : null) ?? forbidden.ServerMessage;
+            if (_fault is null)
+            {
+                _fault = () => new KubernetesForbiddenException(Key, verb, resource, group, serverMessage, error);
+            }
+
+            _faultIsForbidden = true;
+            if (Interlocked.Exchange(ref _reportRunning, 1) == 0)
+            {
+                // One probe at a time: every retry of every informer lands here while RBAC refuses.
+                _ = ReportForbiddenAsync(verb, resource, group, serverMessage, error);
+            }
         }
         else if (error is KubernetesStatusException { StatusCode: 401 })
         {
@@ -368,8 +397,190 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         }
 
         _endpointsFallbackFrom403 = error.IsForbidden;
+        _slicesRefusedVerb = error.Verb;
+        _slicesRefusedMessage = error.ServerMessage;
         DiscoveryLog.FellBackToEndpoints(_context.Logger, Key.Namespace, Key.Name, error.StatusCode);
+        if (error.IsForbidden && Interlocked.Exchange(ref _slicesProbeRunning, 1) == 0)
+        {
+            // A refusal may be transient (an API server's authorizer warming up after a restart): keep asking.
+            _ = ReturnToSlicesWhenAllowedAsync();
+        }
+
         return EndpointQuery(WatchedResource.Endpoints);
+    }
+
+    /// <summary>
+    /// After a 403 sent the watcher to core/v1 Endpoints: probes EndpointSlices (a one-item list) with jittered exponential
+    /// back-off until RBAC allows them again, then switches the endpoint informer back. Its slices list swaps in whole, and
+    /// nothing is built from it before, so readers keep the Endpoints-based set until the slice-based one replaces it.
+    /// </summary>
+    /// <remarks>
+    /// A transient refusal (an authorizer warming up) ends within seconds and the back-off starts at the base delay; a Role
+    /// that grants only Endpoints refuses for good, so the delay grows to at least 5 minutes rather than the reconnect cap:
+    /// a thousand such Services then cost a few list requests a second, not dozens. A Role granting list but not watch
+    /// (rare) sends the watcher back to Endpoints at the watch, and the probing starts over.
+    /// </remarks>
+    private async Task ReturnToSlicesWhenAllowedAsync()
+    {
+        var options = _context.Options;
+        var token = _stopping.Token;
+        var pipeline = new ResiliencePipelineBuilder<bool> { TimeProvider = _context.TimeProvider }
+            .AddRetry(new RetryStrategyOptions<bool>
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is not null and not OperationCanceledException || args.Outcome is { Exception: null, Result: false }),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Randomizer = _context.Random,
+                Delay = options.ReconnectBaseDelay,
+                MaxDelay = options.ReconnectMaxDelay > SlicesProbeMaxDelay ? options.ReconnectMaxDelay : SlicesProbeMaxDelay,
+            })
+            .Build();
+        try
+        {
+            // The refusal has just happened: the first probe waits one base delay too.
+            await Task.Delay(options.ReconnectBaseDelay, _context.TimeProvider, token).ConfigureAwait(false);
+            await pipeline.ExecuteAsync(
+                async ct => await _context.Api.IsAllowedAsync(WatchedResource.EndpointSlices, Key.Namespace, Key.Name, "list", ct).ConfigureAwait(false) == true,
+                token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        finally
+        {
+            Volatile.Write(ref _slicesProbeRunning, 0);
+        }
+
+        if (_endpointInformer is { Query.Resource: WatchedResource.Endpoints } informer && _endpointsFallbackFrom403 && IsOwn(informer))
+        {
+            _endpointsFallbackFrom403 = false;
+            DiscoveryLog.ReturningToEndpointSlices(_context.Logger, Key.Namespace, Key.Name);
+            informer.Restart(EndpointQuery(WatchedResource.EndpointSlices));
+        }
+    }
+
+    /// <summary>Probes every rule discovery of this Service needs, then reports the refusal with the missing ones and releases waiting lookups.</summary>
+    private async Task ReportForbiddenAsync(string verb, string resource, string group, string? serverMessage, Exception error)
+    {
+        try
+        {
+            var missing = await AccessProbe.FindMissingAsync(_context, Key, _podSelector, FindService()?.Info is { HasSelector: false }, _stopping.Token).ConfigureAwait(false);
+            Volatile.Write(ref _accessCheckedAt, _context.TimeProvider.GetTimestamp());
+            if (missing is { Count: > 0 } && !_synced)
+            {
+                _fault = () => new KubernetesForbiddenException(Key, verb, resource, group, missing, serverMessage, error);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            Volatile.Write(ref _reportRunning, 0);
+            _initialOutcome.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// A lookup while RBAC refuses discovery: at most once a second, probes again. When nothing is missing any more (the
+    /// rules were applied), the informers retry at once instead of waiting out their back-off, and the lookup waits for the
+    /// first sync as a first lookup would; otherwise the fault is refreshed. Concurrent lookups share one check.
+    /// </summary>
+    private Task<ServiceEndpointSnapshot?> RecheckAccessAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_accessCheck is { IsCompleted: false } running)
+            {
+                return running.WaitAsync(cancellationToken);
+            }
+
+            if (_context.TimeProvider.GetElapsedTime(Volatile.Read(ref _accessCheckedAt)) < TimeSpan.FromSeconds(1))
+            {
+                return Task.FromResult<ServiceEndpointSnapshot?>(null);
+            }
+
+            // Started outside the lock: the probe's requests are sent on the thread pool.
+            _accessCheck = Task.Run(RunAccessCheckAsync, CancellationToken.None);
+            return _accessCheck.WaitAsync(cancellationToken);
+        }
+    }
+
+    private async Task<ServiceEndpointSnapshot?> RunAccessCheckAsync()
+    {
+        CancellationToken stopping;
+        try
+        {
+            stopping = _stopping.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped meanwhile: the caller reports the fault it has.
+            return null;
+        }
+
+        var missing = await AccessProbe.FindMissingAsync(_context, Key, _podSelector, FindService()?.Info is { HasSelector: false }, stopping).ConfigureAwait(false);
+        Volatile.Write(ref _accessCheckedAt, _context.TimeProvider.GetTimestamp());
+        if (missing is null || _synced)
+        {
+            return Current;
+        }
+
+        if (missing.Count > 0)
+        {
+            var previous = _fault?.Invoke() as KubernetesForbiddenException;
+            var (verb, resource, group) = previous is null ? ("list", missing[0].Resource, missing[0].ApiGroup) : (previous.Verb, previous.Resource, previous.ApiGroup);
+            _fault = () => new KubernetesForbiddenException(Key, verb, resource, group, missing, null, previous?.InnerException);
+            return null;
+        }
+
+        // RBAC allows everything now: retry at once and wait for the first sync (bounded as a first lookup is).
+        var outcome = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _initialOutcome = outcome;
+        _fault = null;
+        _faultIsForbidden = false;
+        _initialSyncTimedOut = false;
+        ResourceInformer?[] informers;
+        lock (_gate)
+        {
+            informers = [_serviceInformer, _endpointInformer, _mirrorInformer];
+        }
+
+        foreach (var informer in informers)
+        {
+            if (informer is null)
+            {
+                continue;
+            }
+
+            if (ReferenceEquals(informer, _endpointInformer) && informer.Query.Resource == WatchedResource.Endpoints && _endpointsFallbackFrom403 && _context.Options.Source == EndpointSourceKind.EndpointSlices)
+            {
+                _endpointsFallbackFrom403 = false;
+                informer.Restart(EndpointQuery(WatchedResource.EndpointSlices));
+            }
+            else
+            {
+                informer.Restart();
+            }
+        }
+
+        try
+        {
+            await outcome.Task.WaitAsync(_context.Options.InitialSyncTimeout, _context.TimeProvider, stopping).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _initialSyncTimedOut = true;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped meanwhile.
+        }
+
+        return Current;
     }
 
     /// <summary>Called by the registry, under its lock, when this watcher joins a namespace watch.</summary>
@@ -811,7 +1022,15 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
         if (Volatile.Read(ref _disposed))
         {
-            snapshot.MarkSuperseded();
+            Signal(snapshot);
+        }
+
+        // Change tokens fire only now that the new snapshot is visible: a consumer whose callback looks the Service up
+        // again (MESD re-resolves, YARP re-reads its destinations) must get the new one, not the one that just fired.
+        Signal(previous);
+        if (!ReferenceEquals(replaced, previous))
+        {
+            Signal(replaced);
         }
 
         if (!_synced)
@@ -833,7 +1052,20 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     private void SupersedeOnStop()
     {
         Interlocked.MemoryBarrier();
-        Volatile.Read(ref _snapshot)?.MarkSuperseded();
+        Signal(Volatile.Read(ref _snapshot));
+    }
+
+    /// <summary>Marks a snapshot superseded and fires its change token; a consumer's failing callback is logged, never thrown here.</summary>
+    private void Signal(ServiceEndpointSnapshot? snapshot)
+    {
+        try
+        {
+            snapshot?.SignalSuperseded();
+        }
+        catch (AggregateException e)
+        {
+            DiscoveryLog.SubscriberFailed(_context.Logger, e, Key.Namespace, Key.Name);
+        }
     }
 
     private void Notify(ServiceEndpointSnapshot snapshot)
@@ -885,7 +1117,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
 
         if (Volatile.Read(ref _disposed))
         {
-            fallback.MarkSuperseded();
+            Signal(fallback);
         }
 
         if (_context.FallbackLog.ShouldLog(Key, fallback.Source))

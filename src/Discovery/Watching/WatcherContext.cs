@@ -16,7 +16,8 @@ internal sealed class WatcherContext
         ILogger logger,
         DiscoveryMetrics metrics,
         bool isInCluster,
-        string defaultNamespace)
+        string defaultNamespace,
+        Func<double>? random = null)
     {
         Options = options;
         // PublicationOnly: a client that cannot be built now (no kubeconfig yet) is tried again on the next attempt.
@@ -31,7 +32,11 @@ internal sealed class WatcherContext
         Strings = new StringPool();
         TouchGranularityTime = TimeSpan.FromSeconds(1);
         TouchGranularity = timeProvider.TimestampFrequency;
+        Random = random ?? System.Random.Shared.NextDouble;
     }
+
+    /// <summary>Uniform numbers in [0, 1) for the jitter of back-off delays and watch timeouts (a seam for tests).</summary>
+    public Func<double> Random { get; }
 
     public KubernetesDiscoveryOptions Options { get; }
 

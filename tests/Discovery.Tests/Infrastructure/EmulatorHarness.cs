@@ -29,7 +29,8 @@ internal sealed class EmulatorHarness : IAsyncDisposable
 
     /// <param name="configure">Adjusts the options.</param>
     /// <param name="realTime">Runs the resolver on the system clock, for tests of the server's own (real-time) watch timeouts.</param>
-    public static async Task<EmulatorHarness> StartAsync(Action<KubernetesDiscoveryOptions>? configure = null, bool realTime = false)
+    /// <param name="bearerToken">The token the resolver's client sends (a user added to <c>Emulator.Access</c>); the emulator's default user when null.</param>
+    public static async Task<EmulatorHarness> StartAsync(Action<KubernetesDiscoveryOptions>? configure = null, bool realTime = false, string? bearerToken = null)
     {
         var emulator = await KubernetesApiEmulator.StartAsync();
         EmulatorFixtures.ApplyAll(emulator);
@@ -44,7 +45,7 @@ internal sealed class EmulatorHarness : IAsyncDisposable
             StaleAfter = TimeSpan.FromSeconds(20),
         };
         configure?.Invoke(options);
-        return new EmulatorHarness(emulator, emulator.CreateClient(), options, realTime);
+        return new EmulatorHarness(emulator, emulator.CreateClient(bearerToken), options, realTime);
     }
 
     public int Lists(string resource) => Emulator.Requests.Count(r => !r.IsWatch && r.Method == "GET" && r.Path.EndsWith("/" + resource, StringComparison.Ordinal));

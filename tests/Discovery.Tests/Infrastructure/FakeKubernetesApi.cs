@@ -220,6 +220,21 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
         }
     }
 
+    /// <summary>Returns false for a (resource, namespace, verb) RBAC refuses; when null, a 403 from the list or watch faults refuses.</summary>
+    public Func<WatchedResource, string, string, bool>? Allows { get; set; }
+
+    public Task<bool?> IsAllowedAsync(WatchedResource resource, string @namespace, string name, string verb, CancellationToken cancellationToken)
+    {
+        if (Allows is { } allows)
+        {
+            return Task.FromResult<bool?>(allows(resource, @namespace, verb));
+        }
+
+        var query = new ResourceQuery(resource, @namespace, null, null);
+        var fault = verb == "watch" ? WatchFault?.Invoke(query) : ListFault?.Invoke(query);
+        return Task.FromResult<bool?>(fault is not KubernetesStatusException { IsForbidden: true });
+    }
+
     public Task<IReadOnlyList<V1Node>> ListNodesAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref NodeListCalls);

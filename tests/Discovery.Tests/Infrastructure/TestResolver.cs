@@ -8,7 +8,7 @@ namespace Discovery.Tests.Infrastructure;
 /// <summary>A resolver over a <see cref="FakeKubernetesApi"/> and fake time, with short timeouts.</summary>
 internal sealed class TestResolver : IAsyncDisposable
 {
-    public TestResolver(Action<KubernetesDiscoveryOptions>? configure = null, bool isInCluster = true, ILoggerFactory? loggerFactory = null, bool seedFixtures = true, IMeterFactory? meterFactory = null)
+    public TestResolver(Action<KubernetesDiscoveryOptions>? configure = null, bool isInCluster = true, ILoggerFactory? loggerFactory = null, bool seedFixtures = true, IMeterFactory? meterFactory = null, Func<double>? random = null)
     {
         Options = new KubernetesDiscoveryOptions
         {
@@ -30,7 +30,7 @@ internal sealed class TestResolver : IAsyncDisposable
             }
         }
 
-        Resolver = new KubernetesServiceEndpointResolver(() => Api, Options, Time, loggerFactory, meterFactory, isInCluster, null);
+        Resolver = new KubernetesServiceEndpointResolver(() => Api, Options, Time, loggerFactory, meterFactory, isInCluster, null, random);
     }
 
     public FakeKubernetesApi Api { get; } = new();

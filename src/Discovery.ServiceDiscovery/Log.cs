@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace Discovery.ServiceDiscovery;
+
+/// <summary>Source-generated log messages of Discovery.ServiceDiscovery.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Service {Namespace}/{Service}: resolved {Count} endpoints on port '{Port}' for '{Query}' from snapshot v{Version}.")]
+    public static partial void Resolved(ILogger logger, string @namespace, string service, int count, string port, string? query, long version);
+
+    [LoggerMessage(2, LogLevel.Debug, "'{Query}' is not a Kubernetes Service this app can use ({Reason}); leaving it to the next service discovery provider.")]
+    public static partial void PassingOn(ILogger logger, string? query, string reason);
+
+    [LoggerMessage(3, LogLevel.Debug, "'{Query}': an earlier service discovery provider (configuration) already supplied endpoints; Kubernetes is not asked.")]
+    public static partial void SkippedResolution(ILogger logger, string? query);
+}

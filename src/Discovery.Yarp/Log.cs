@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace Discovery.Yarp;
+
+/// <summary>Source-generated log messages of Discovery.Yarp.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Destination '{DestinationId}' ({Address}): Service {Namespace}/{Service} expands to {Count} destinations from snapshot v{Version}.")]
+    public static partial void Expanded(ILogger logger, string destinationId, string address, string @namespace, string service, int count, long version);
+
+    [LoggerMessage(2, LogLevel.Warning, "Destination '{DestinationId}' ({Address}) has no destinations: {Reason} YARP answers its routes with 503 until that changes.")]
+    public static partial void NoDestinations(ILogger logger, string destinationId, string address, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "Destination '{DestinationId}' ({Address}): keeping the last known endpoints of Service {Namespace}/{Service} because the Kubernetes API could not be read; retrying in {RetryIn}.")]
+    public static partial void KeepingLastKnown(ILogger logger, Exception exception, string destinationId, string address, string @namespace, string service, TimeSpan retryIn);
+
+    [LoggerMessage(4, LogLevel.Debug, "Endpoint changes of {Services} Service(s) are passed to YARP as one configuration reload.")]
+    public static partial void ReloadSignalled(ILogger logger, int services);
+}
