@@ -43,7 +43,8 @@ public sealed class EmulatedCluster : IAsyncDisposable
 
             // Outside a cluster the automatic mode would pick node ports; the backends here are the pods.
             options.AddressMode = AddressMode.PodIP;
-            options.InitialSyncTimeout = TimeSpan.FromSeconds(5);
+            // Generous: a first list on a loaded machine can take seconds; tests of the timeout itself set their own.
+            options.InitialSyncTimeout = TimeSpan.FromSeconds(30);
             discovery?.Invoke(options);
         });
         configure?.Invoke(services);

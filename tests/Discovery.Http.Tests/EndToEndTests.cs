@@ -159,11 +159,19 @@ public sealed class EndToEndTests
     public async Task Standard_resilience_handler_attempts_go_to_different_pods()
     {
         var backends = await StartBackendsAsync(3);
-        backends[0].Behavior = backends[1].Behavior = context =>
+        var attempts = new ConcurrentQueue<(string Request, string Pod)>();
+        foreach (var backend in backends)
         {
-            context.Response.StatusCode = 503;
-            return Task.CompletedTask;
-        };
+            var self = backend;
+            var failing = backend != backends[2];
+            backend.Behavior = async context =>
+            {
+                attempts.Enqueue((context.Request.Headers["X-Test-Request"].ToString(), self.Name));
+                context.Response.StatusCode = failing ? 503 : 200;
+                await context.Response.WriteAsync(self.Name);
+            };
+        }
+
         await using var cluster = await EmulatedCluster.StartAsync(s => s.AddHttpClient("resilient")
             .AddKubernetesDiscovery(o => o.PassiveHealth.Enabled = false)
             .AddStandardResilienceHandler(o =>
@@ -175,15 +183,26 @@ public sealed class EndToEndTests
             }));
         cluster.ApplyService("alpaca-prod", backends);
 
-        for (var i = 0; i < 5; i++)
+        // Two of three pods answer 503 and passive health is off: only the handler's memory of the pods a request already
+        // tried keeps the outer handler's three attempts off a pod tried before. Enough requests that picking afresh at
+        // random would repeat a pod in one of them (about a one in three chance per request).
+        const int requests = 20;
+        for (var i = 0; i < requests; i++)
         {
-            using var response = await cluster.Client("resilient").GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Get, "http://alpaca-prod/");
+            request.Headers.Add("X-Test-Request", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var response = await cluster.Client("resilient").SendAsync(request, TestContext.Current.CancellationToken);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        Assert.InRange(backends[0].Requests, 0, 5);
-        Assert.InRange(backends[1].Requests, 0, 5);
-        Assert.Equal(5, backends[2].Requests);
+        var byRequest = attempts.GroupBy(a => a.Request).ToDictionary(g => g.Key, g => g.Select(a => a.Pod).ToArray());
+        Assert.Equal(requests, byRequest.Count);
+        Assert.All(byRequest, r =>
+        {
+            Assert.True(r.Value.Distinct().Count() == r.Value.Length, $"request {r.Key} went to a pod twice: {string.Join(", ", r.Value)}");
+            Assert.Equal(backends[2].Name, r.Value[^1]);
+        });
+        Assert.Equal(requests, backends[2].Requests);
         await DisposeAllAsync(backends);
     }
 

@@ -88,10 +88,11 @@ public sealed class EvictionTests
     }
 
     [Fact]
-    public void The_sweep_timer_does_not_keep_a_standalone_handler_alive()
+    public void The_sweep_timer_does_not_keep_a_standalone_handler_alive_and_stops_once_it_is_collected()
     {
-        var time = new FakeTimeProvider();
+        var time = new TimerTrackingTimeProvider();
         var client = CreateAndDropHandler(time);
+        var sweep = Assert.Single(time.Timers);
         for (var i = 0; i < 5 && client.IsAlive; i++)
         {
             GC.Collect();
@@ -99,9 +100,11 @@ public sealed class EvictionTests
         }
 
         Assert.False(client.IsAlive);
+        Assert.False(sweep.IsDisposed);
 
-        // The orphaned timer stops itself at its next tick.
+        // The orphaned timer stops itself at its next tick (a sweep runs at least once a minute).
         time.Advance(TimeSpan.FromMinutes(2));
+        Assert.True(sweep.IsDisposed, "the sweep timer of a collected handler still runs");
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
@@ -109,6 +112,55 @@ public sealed class EvictionTests
     {
         var handler = new DiscoveryHttpHandler(new FakeEndpointResolver(), new ServiceHostParser("default"), timeProvider: time);
         return new WeakReference(handler.Client);
+    }
+
+    /// <summary>A fake clock that records the timers created on it and whether each has been disposed.</summary>
+    private sealed class TimerTrackingTimeProvider : FakeTimeProvider
+    {
+        private readonly List<TrackedTimer> _timers = [];
+
+        public IReadOnlyList<TrackedTimer> Timers
+        {
+            get
+            {
+                lock (_timers)
+                {
+                    return [.. _timers];
+                }
+            }
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new TrackedTimer(base.CreateTimer(callback, state, dueTime, period));
+            lock (_timers)
+            {
+                _timers.Add(timer);
+            }
+
+            return timer;
+        }
+    }
+
+    private sealed class TrackedTimer(ITimer inner) : ITimer
+    {
+        private volatile bool _disposed;
+
+        public bool IsDisposed => _disposed;
+
+        public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(dueTime, period);
+
+        public void Dispose()
+        {
+            _disposed = true;
+            inner.Dispose();
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _disposed = true;
+            return inner.DisposeAsync();
+        }
     }
 
     private sealed class PendingHandler : HttpMessageHandler

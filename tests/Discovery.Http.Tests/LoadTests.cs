@@ -67,7 +67,7 @@ public sealed class LoadTests
         slow.Behavior = async context =>
         {
             // Simulated service time of a slow pod (not synchronisation).
-            await Task.Delay(TimeSpan.FromMilliseconds(100), context.RequestAborted);
+            await Task.Delay(TimeSpan.FromMilliseconds(500), context.RequestAborted);
             await context.Response.WriteAsync("slow");
         };
         await using var services = TestServices.Create();

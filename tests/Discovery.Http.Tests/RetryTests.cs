@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Discovery.Http.Tests;
 
@@ -140,19 +141,30 @@ public sealed class RetryTests
         await using var good = await Backend.StartAsync("pod-good");
         hanging.Behavior = context => Task.Delay(Timeout.Infinite, context.RequestAborted);
         var recorder = new RecordingHandler();
-        await using var services = TestServices.Create(s => s.AddHttpClient("t")
-            .ConfigurePrimaryHttpMessageHandler(() => recorder)
-            .AddKubernetesDiscovery(o =>
-            {
-                o.LoadBalancingPolicy = LoadBalancingPolicyNames.RoundRobin;
-                o.AttemptTimeout = TimeSpan.FromMilliseconds(300);
-                o.MaxRetriesAfterSend = 1;
-                o.PassiveHealth.ConsecutiveFailures = 1;
-            }));
+
+        // The attempt timeout runs on the fake clock: it fires when the test moves the clock, once the request is known to
+        // hang, so a slow machine can neither fire it early (on the good pod) nor late.
+        var time = new FakeTimeProvider();
+        var attemptTimeout = TimeSpan.FromSeconds(5);
+        await using var services = TestServices.Create(
+            s => s.AddHttpClient("t")
+                .ConfigurePrimaryHttpMessageHandler(() => recorder)
+                .AddKubernetesDiscovery(o =>
+                {
+                    o.LoadBalancingPolicy = LoadBalancingPolicyNames.RoundRobin;
+                    o.AttemptTimeout = attemptTimeout;
+                    o.MaxRetriesAfterSend = 1;
+                    o.PassiveHealth.ConsecutiveFailures = 1;
+                }),
+            timeProvider: time);
         services.Resolver.Publish(Alpaca, FakeEndpointResolver.Endpoint(hanging), FakeEndpointResolver.Endpoint(good));
         var client = services.Client("t");
 
-        using var first = await client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken);
+        var pending = client.GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken);
+        await WaitUntilAsync(() => hanging.Requests == 1 || pending.IsCompleted, "the first attempt reaches the hanging pod");
+        Assert.False(pending.IsCompleted, "the request ended before its attempt timed out");
+        time.Advance(attemptTimeout);
+        using var first = await pending.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
         Assert.Equal("pod-good", await first.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
 
         // The timeout ejected the hanging endpoint: the next requests go straight to the good one.
@@ -163,5 +175,16 @@ public sealed class RetryTests
 
         Assert.Equal(1, hanging.Requests);
         Assert.Equal(5, good.Requests);
+    }
+
+    /// <summary>A bounded wait (real time, generous) for async work to make a condition true.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition, string because)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (!condition())
+        {
+            Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(60), $"Timed out waiting until {because}.");
+            await Task.Delay(5, TestContext.Current.CancellationToken);
+        }
     }
 }

@@ -44,6 +44,11 @@ public sealed class ApiOutageTests
         var sentBefore = load.Sent;
         await emulator.Faults.StartOutageAsync(OutageMode.RefuseConnections);
         await Task.Delay(outage);
+
+        // The outage cut the watches, and the client saw it: no watch open, and every watcher failing (reconnects refused).
+        var watchesOpenAtEnd = emulator.OpenWatchCount;
+        var statuses = stack.Resolver.GetWatcherStatuses();
+        var failing = statuses.Count(s => s.LastError is not null);
         emulator.ClearRequests();
         await emulator.Faults.EndOutageAsync();
         var back = Stopwatch.GetTimestamp();
@@ -66,6 +71,7 @@ public sealed class ApiOutageTests
         var requests = emulator.Requests;
         var lists = requests.Count(r => !r.IsWatch && r.Method == "GET");
         var watches = requests.Count(r => r.IsWatch);
+        var sliceWatches = requests.Count(r => r.IsWatch && r.Path.EndsWith("/endpointslices", StringComparison.Ordinal));
         figures
             .Add("outage length (connections refused)", outage)
             .Add("offered load", $"{rate} req/s over {services.Length} services")
@@ -76,11 +82,17 @@ public sealed class ApiOutageTests
             .Add("time from the API's return to all watches open again", resumed ? resumedAfter : $"not within {resumeBound.TotalSeconds} s")
             .Add("time from the API's return until a new change is visible", propagated ? propagatedAfter : "not propagated")
             .Add("re-listed after the return", lists > 0 ? $"yes ({lists} list requests, {watches} watch requests)" : $"no (resumed from the last resourceVersion; {watches} watch requests)")
+            .Add("at the end of the outage: watches open / watchers failing", $"{watchesOpenAtEnd} / {failing} of {statuses.Count}")
             .Add("back-off cap", RunMode.IsShort ? "1 s (short mode)" : "30 s (default)")
             .Publish();
 
         Assert.Equal(0, load.Failed);
+        Assert.Equal(0, watchesOpenAtEnd);
+        Assert.Equal(services.Length, statuses.Count);
+        Assert.True(failing == services.Length, $"only {failing} of {services.Length} watchers noticed the outage: {string.Join("; ", statuses.Select(s => $"{s.Service}: {s.LastError ?? "no error"}"))}");
         Assert.True(resumed, "the watches did not resume after the outage");
+        // Resumed means new watches: every Service's EndpointSlice watch was asked for again after the return.
+        Assert.True(sliceWatches >= services.Length, $"{sliceWatches} EndpointSlice watch requests after the return, for {services.Length} Services");
         Assert.True(propagated, "a change made after the outage did not reach the snapshot");
     }
 }

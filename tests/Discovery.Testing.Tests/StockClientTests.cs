@@ -5,7 +5,7 @@ namespace Discovery.Testing.Tests;
 
 public sealed class StockClientTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Lists_endpoint_slices_applied_through_the_store_api()

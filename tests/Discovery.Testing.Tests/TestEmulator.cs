@@ -10,11 +10,11 @@ internal static class TestEmulator
         return KubernetesApiEmulator.StartAsync(options, TestContext.Current.CancellationToken);
     }
 
-    /// <summary>A token cancelled when the test is, or after <paramref name="timeout"/> (default 10 s) so nothing hangs.</summary>
+    /// <summary>A token cancelled when the test is, or after <paramref name="timeout"/> (default 30 s: generous on a loaded machine) so nothing hangs.</summary>
     public static CancellationTokenSource Deadline(TimeSpan? timeout = null)
     {
         var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(10));
+        cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
         return cts;
     }
 }

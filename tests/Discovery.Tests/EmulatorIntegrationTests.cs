@@ -94,25 +94,30 @@ public class EmulatorIntegrationTests
     }
 
     [Fact]
-    public async Task A_change_reaches_readers_within_milliseconds()
+    public async Task A_change_reaches_readers_through_the_open_watch()
     {
+        // What makes a change visible within milliseconds is that it is pushed on the open watch: no poll, no re-list, no
+        // reconnect. The milliseconds themselves are measured in the benchmarks; a wall-clock bound here would only flake
+        // on a loaded machine. (The resolver runs on the fake clock, which does not move: no timer can help.)
         await using var harness = await SyncedAsync();
+        var lists = harness.Lists("endpointslices");
+        var watches = harness.Watches("endpointslices");
         var published = new TaskCompletionSource<ServiceEndpointSnapshot>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var subscription = harness.Resolver.Subscribe(Alpaca, s => { if (s.UsableEndpoints.Length == 2) { published.TrySetResult(s); } });
-        var started = System.Diagnostics.Stopwatch.StartNew();
 
         MakeTwelveNotReady(harness);
-        var snapshot = await published.Task.WaitAsync(TimeSpan.FromSeconds(10), Token);
+        var snapshot = await published.Task.WaitAsync(TimeSpan.FromSeconds(30), Token);
 
         Assert.Equal(After, Usable(snapshot));
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2), $"took {started.Elapsed}");
+        Assert.Equal(lists, harness.Lists("endpointslices"));
+        Assert.Equal(watches, harness.Watches("endpointslices"));
     }
 
     [Fact]
     public async Task Quiet_watches_that_the_server_ends_without_a_line_are_resumed_without_errors()
     {
         // Real time on purpose: the server ends each watch after timeoutSeconds of its own clock, with zero lines.
-        await using var harness = await EmulatorHarness.StartAsync(o => { o.WatchTimeout = TimeSpan.FromSeconds(1); o.WatchGracePeriod = TimeSpan.FromSeconds(3); }, realTime: true);
+        await using var harness = await EmulatorHarness.StartAsync(o => { o.WatchTimeout = TimeSpan.FromSeconds(1); o.WatchGracePeriod = TimeSpan.FromSeconds(10); }, realTime: true);
         await harness.Resolver.GetSnapshotAsync(Alpaca, Token);
         var lists = harness.Lists("endpointslices");
 
@@ -214,15 +219,17 @@ public class EmulatorIntegrationTests
         await using var sampler = new SnapshotSampler(harness.Resolver, Alpaca, Before, After);
         var lists = harness.Lists("endpointslices");
 
+        // The change is made while the watch is stalled and cut before it can carry it; the events from the client's
+        // resourceVersion on are compacted away, so the only way to the change is 410 Gone and a re-list.
         harness.Emulator.Faults.StallWatches();
         MakeTwelveNotReady(harness);
         harness.Emulator.CompactNow();
-        harness.Emulator.Faults.ResumeWatches();
         harness.Emulator.Faults.DropWatches();
+        harness.Emulator.Faults.ResumeWatches();
 
         await Eventually.True(() => Shows(harness, After), "the change arrives", harness.Time, TimeSpan.FromMilliseconds(100));
         await sampler.AssertNoViolationsAsync();
-        Assert.True(harness.Lists("endpointslices") >= lists);
+        Assert.True(harness.Lists("endpointslices") > lists, $"no EndpointSlice re-list after the compaction ({lists} list(s) before, {harness.Lists("endpointslices")} after)");
     }
 
     [Theory]

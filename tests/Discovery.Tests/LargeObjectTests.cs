@@ -9,14 +9,14 @@ namespace Discovery.Tests;
 
 /// <summary>
 /// One event can carry a huge object. Every step from the object to a port selection must stay linear. The bound is
-/// many times what a linear build takes (well under a second, even beside the other tests on two cores) and below what
-/// a quadratic step needs at these sizes (over a billion comparisons: the port-name collection this guards took 15 s),
-/// so it neither flakes on a busy machine nor lets a quadratic step through.
+/// many times what a linear build takes (well under a second alone; 1.9 s for the whole 50,000-endpoint test at a load
+/// average of 36 on two cores) and below what a quadratic step needs at these sizes (over a billion comparisons: the
+/// port-name collection this guards took 15 s), so it neither flakes on a busy machine nor lets a quadratic step through.
 /// </summary>
 public class LargeObjectTests
 {
     private const int Count = 50_000;
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
     private static readonly ServiceKey Key = new("demo", "alpaca-prod");
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -73,7 +73,7 @@ public class LargeObjectTests
 
         test.Api.Apply(Fixtures.Slice("alpaca-prod", "huge", [.. Enumerable.Range(0, 2 * Count).Select(i => (Address(i), (bool?)true))]));
 
-        // Eventually's real-time bound (15 s) is the generous limit here: a quadratic build of 100,000 endpoints takes minutes.
+        // Eventually's real-time bound (30 s) is the generous limit here: a quadratic build of 100,000 endpoints takes minutes.
         await Eventually.True(() => test.Resolver.TryGetSnapshot(TestResolver.Key("alpaca-prod"), out var s) && s.Endpoints.Length >= 2 * Count, "the huge slice is published");
     }
 

@@ -136,12 +136,14 @@ public class WatchLifecycleTests
         var started = test.Time.GetUtcNow();
 
         var pending = test.Resolver.GetSnapshotAsync(Alpaca, Token).AsTask();
-        await Eventually.True(() => pending.IsCompleted, "the hung list is abandoned and retried", test.Time, TimeSpan.FromMilliseconds(250));
+        await Eventually.True(() => pending.IsCompleted, "the hung list is abandoned and retried", test.Time, TimeSpan.FromMilliseconds(100));
 
         var snapshot = await pending;
         Assert.Equal(AlpacaReady, Usable(snapshot));
         Assert.Equal(2, test.Api.ListCalls[WatchedResource.EndpointSlices]);
-        Assert.True(test.Time.GetUtcNow() - started < TimeSpan.FromSeconds(10), "synced well before the initial sync timeout");
+        // Fake time moves with the polling, as fast as the machine lets the retry through: the bound that matters is the
+        // initial sync timeout, which a list left hanging (never abandoned) would run into.
+        Assert.True(test.Time.GetUtcNow() - started < test.Options.InitialSyncTimeout, "synced before the initial sync timeout");
         Assert.Contains(logs.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Exception is TimeoutException && r.Exception.Message.Contains("RequestTimeout", StringComparison.Ordinal));
     }
 
@@ -236,17 +238,31 @@ public class WatchLifecycleTests
     [Fact]
     public async Task A_silent_stream_is_abandoned_after_its_deadline_plus_grace_and_not_before()
     {
-        await using var test = new TestResolver(o => o.WatchTimeout = TimeSpan.FromSeconds(10));
+        var grace = TimeSpan.FromSeconds(5);
+        await using var test = new TestResolver(o =>
+        {
+            o.WatchTimeout = TimeSpan.FromSeconds(10);
+            o.WatchGracePeriod = grace;
+        });
         await test.Resolver.GetSnapshotAsync(Alpaca, Token);
         await Eventually.True(() => test.Api.ActiveWatchCount == 2, "both watches are open");
         var watches = test.Api.WatchCalls[WatchedResource.EndpointSlices];
+        var watch = test.Api.WatchHistory.Single(w => w.Resource == WatchedResource.EndpointSlices);
 
+        // The watch was opened at the current fake instant (the clock has not moved), with a jittered timeoutSeconds: the
+        // client's own deadline is that plus the grace period. The deadline timer runs on the fake clock and cancels the
+        // watch inside Advance, so what is checked just before and just after it is exact, with no real-time wait.
+        var deadline = TimeSpan.FromSeconds(watch.TimeoutSeconds) + grace;
         test.Api.StallWatches();
         test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-during-stall", ("10.1.0.33", true)));
-        test.Time.Advance(TimeSpan.FromSeconds(7));
-        await Task.Yield();
+        test.Time.Advance(deadline - TimeSpan.FromMilliseconds(1));
+        Assert.False(watch.Cancelled, $"the silent watch was given up before its deadline ({deadline.TotalSeconds} s)");
+        Assert.False(watch.Ended, "the silent watch ended before its deadline");
         Assert.Equal(watches, test.Api.WatchCalls[WatchedResource.EndpointSlices]);
         Assert.DoesNotContain("10.1.0.33", CurrentUsable(test));
+
+        test.Time.Advance(TimeSpan.FromMilliseconds(2));
+        Assert.True(watch.Cancelled, $"the silent watch was not given up at its deadline ({deadline.TotalSeconds} s)");
 
         await Eventually.True(() => CurrentUsable(test).Contains("10.1.0.33"), "the dead watch is replaced and catches up", test.Time, TimeSpan.FromSeconds(1));
         Assert.True(test.Api.WatchCalls[WatchedResource.EndpointSlices] > watches);

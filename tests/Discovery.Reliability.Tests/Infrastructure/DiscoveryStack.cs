@@ -37,7 +37,8 @@ internal sealed class DiscoveryStack : IAsyncDisposable
         ILoggerFactory? loggerFactory = null,
         Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null)
     {
-        var options = new KubernetesDiscoveryOptions { Namespace = "default" };
+        // A first sync on a loaded machine can take longer than the default 10 s wait; no scenario measures that wait.
+        var options = new KubernetesDiscoveryOptions { Namespace = "default", InitialSyncTimeout = TimeSpan.FromSeconds(30) };
         configure?.Invoke(options);
         var resolver = new KubernetesServiceEndpointResolver(kubernetes, options, timeProvider, loggerFactory ?? NullLoggerFactory.Instance);
         var httpOptions = new DiscoveryHttpClientOptions();

@@ -42,13 +42,21 @@ internal sealed class RawApi : IAsyncDisposable
 
     public long ResourceVersion;
 
-    private Channel<byte[]> _currentWatch = Channel.CreateUnbounded<byte[]>();
+    // Lines wait here until a watch writes them: one sent while the client is between watches goes out on the next one.
+    private readonly Channel<PendingLine> _lines = Channel.CreateUnbounded<PendingLine>();
+    private object? _newestWatch;
 
     /// <summary>
-    /// Sends a line on the newest EndpointSlice watch. Like a real server resuming from a resourceVersion, every new watch
-    /// first replays the current slice (as MODIFIED), so a line lost with a broken watch is not lost for good.
+    /// Sends a line on the newest EndpointSlice watch (the next one if none is open). The task completes once the line was
+    /// written and flushed to the client's connection. Like a real server resuming from a resourceVersion, every new watch
+    /// first replays the current slice (as MODIFIED), so a later valid line is never needed to undo a broken watch.
     /// </summary>
-    public void SendLine(byte[] line) => Volatile.Read(ref _currentWatch).Writer.TryWrite(line);
+    public Task SendLine(byte[] line)
+    {
+        var pending = new PendingLine(line);
+        _lines.Writer.TryWrite(pending);
+        return pending.Delivered.Task;
+    }
 
     /// <summary>When true, watches send headers and then nothing, never ending by themselves (a dead connection).</summary>
     public bool SilentWatches { get; set; }
@@ -171,22 +179,35 @@ internal sealed class RawApi : IAsyncDisposable
             deadline.CancelAfter(TimeSpan.FromSeconds(seconds));
         }
 
-        var lines = Channel.CreateUnbounded<byte[]>();
-        Volatile.Write(ref _currentWatch, lines);
+        var me = new object();
+        Volatile.Write(ref _newestWatch, me);
         var service = context.Request.Query["labelSelector"].ToString().Replace("kubernetes.io/service-name=", "", StringComparison.Ordinal);
         if (Slices.TryGetValue(service, out var current))
         {
-            lines.Writer.TryWrite(Line("MODIFIED", current));
+            await context.Response.Body.WriteAsync(Line("MODIFIED", current), token);
+            await context.Response.Body.FlushAsync(token);
         }
 
         try
         {
-            while (await lines.Reader.WaitToReadAsync(deadline.Token))
+            // Only the newest watch takes lines: an older one may be a connection the client already gave up on.
+            while (ReferenceEquals(Volatile.Read(ref _newestWatch), me) && await _lines.Reader.WaitToReadAsync(deadline.Token))
             {
-                while (lines.Reader.TryRead(out var line))
+                while (ReferenceEquals(Volatile.Read(ref _newestWatch), me) && _lines.Reader.TryRead(out var line))
                 {
-                    await context.Response.Body.WriteAsync(line, token);
-                    await context.Response.Body.FlushAsync(token);
+                    try
+                    {
+                        await context.Response.Body.WriteAsync(line.Bytes, token);
+                        await context.Response.Body.FlushAsync(token);
+                    }
+                    catch
+                    {
+                        // Not delivered: the next watch sends it.
+                        _lines.Writer.TryWrite(line);
+                        throw;
+                    }
+
+                    line.Delivered.TrySetResult();
                 }
             }
         }
@@ -194,5 +215,12 @@ internal sealed class RawApi : IAsyncDisposable
         {
             // timeoutSeconds: a clean end.
         }
+    }
+
+    private sealed class PendingLine(byte[] bytes)
+    {
+        public byte[] Bytes { get; } = bytes;
+
+        public TaskCompletionSource Delivered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

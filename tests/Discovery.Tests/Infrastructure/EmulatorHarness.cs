@@ -37,7 +37,8 @@ internal sealed class EmulatorHarness : IAsyncDisposable
         var options = new KubernetesDiscoveryOptions
         {
             Namespace = Fixtures.Namespace,
-            InitialSyncTimeout = TimeSpan.FromSeconds(5),
+            // Only real time with realTime: true, where a first sync on a loaded machine can take seconds.
+            InitialSyncTimeout = TimeSpan.FromSeconds(30),
             WatchTimeout = TimeSpan.FromSeconds(60),
             WatchGracePeriod = TimeSpan.FromSeconds(5),
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),

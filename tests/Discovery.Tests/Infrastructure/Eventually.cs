@@ -5,7 +5,7 @@ namespace Discovery.Tests.Infrastructure;
 /// <summary>Awaits a condition that async work makes true, bounded in real time, optionally moving fake time forward meanwhile.</summary>
 internal static class Eventually
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     public static async Task True(Func<bool> condition, string because, FakeTimeProvider? time = null, TimeSpan? advanceStep = null)
     {

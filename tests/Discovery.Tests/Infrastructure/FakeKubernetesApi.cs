@@ -26,6 +26,9 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
 
     public ConcurrentDictionary<WatchedResource, int> WatchCalls { get; } = new();
 
+    /// <summary>Every watch call in order: what it asked for and whether the caller has given it up.</summary>
+    public ConcurrentQueue<WatchCall> WatchHistory { get; } = new();
+
     /// <summary>Returns an exception to throw for a list, or null to answer.</summary>
     public Func<ResourceQuery, Exception?>? ListFault { get; set; }
 
@@ -169,6 +172,12 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
     public async IAsyncEnumerable<ResourceEvent> WatchAsync(ResourceQuery query, string resourceVersion, int timeoutSeconds, Action<Exception> onMalformedEvent, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         WatchCalls.AddOrUpdate(query.Resource, 1, (_, n) => n + 1);
+        var call = new WatchCall(query.Resource, timeoutSeconds);
+        WatchHistory.Enqueue(call);
+
+        // Runs inside the cancellation itself: a deadline timer fired by FakeTimeProvider.Advance is seen here before
+        // Advance returns, so a test can tell exactly at which fake instant the caller gave the watch up.
+        using var cancelled = cancellationToken.Register(static state => ((WatchCall)state!).MarkCancelled(), call);
         await Task.Yield();
         if (WatchFault?.Invoke(query) is { } fault)
         {
@@ -217,6 +226,8 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
             {
                 _watches.Remove(watch);
             }
+
+            call.MarkEnded();
         }
     }
 
@@ -308,6 +319,27 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
         V1Pod s => KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(s)),
         _ => throw new ArgumentException("unsupported kind", nameof(item)),
     };
+
+    /// <summary>One watch call: the resource, the timeoutSeconds asked of the server, and whether it was cancelled or ended.</summary>
+    public sealed class WatchCall(WatchedResource resource, int timeoutSeconds)
+    {
+        private volatile bool _cancelled;
+        private volatile bool _ended;
+
+        public WatchedResource Resource { get; } = resource;
+
+        public int TimeoutSeconds { get; } = timeoutSeconds;
+
+        /// <summary>The caller cancelled the watch's token (set synchronously by the cancellation).</summary>
+        public bool Cancelled => _cancelled;
+
+        /// <summary>The watch's enumeration finished, for whatever reason.</summary>
+        public bool Ended => _ended;
+
+        internal void MarkCancelled() => _cancelled = true;
+
+        internal void MarkEnded() => _ended = true;
+    }
 
     private sealed class ActiveWatch(ResourceQuery query)
     {
