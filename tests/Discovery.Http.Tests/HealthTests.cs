@@ -74,6 +74,7 @@ public sealed class HealthTests
                 {
                     o.LoadBalancingPolicy = LoadBalancingPolicyNames.RoundRobin;
                     o.PassiveHealth.BaseEjectionDuration = TimeSpan.FromSeconds(10);
+                    o.EndpointMetricTags = true;
                 });
             },
             timeProvider: time);
@@ -93,7 +94,8 @@ public sealed class HealthTests
         Assert.Contains($"{dead.Address}:{dead.Port}", message, StringComparison.Ordinal);
         Assert.Contains("pod-dead", message, StringComparison.Ordinal);
         var measurement = Assert.Single(readmissions.GetMeasurementSnapshot());
-        Assert.Equal($"{dead.Address}:{dead.Port}", measurement.Tags[DiscoveryHttpInstrumentation.EndpointTag]);
+        Assert.Equal(dead.Address, measurement.Tags[DiscoveryHttpInstrumentation.PeerAddressTag]);
+        Assert.Equal(dead.Port, measurement.Tags[DiscoveryHttpInstrumentation.PeerPortTag]);
         Assert.Equal("pod-dead", measurement.Tags[DiscoveryHttpInstrumentation.PodTag]);
 
         time.Advance(TimeSpan.FromSeconds(20));

@@ -317,31 +317,6 @@ public sealed class RoutingTests
     }
 
     [Fact]
-    public async Task Chosen_endpoint_is_recorded_on_the_current_activity()
-    {
-        await using var backend = await Backend.StartAsync("pod-a");
-        await using var services = TestServices.Create();
-        services.Resolver.Publish(Alpaca, FakeEndpointResolver.Endpoint(backend, zone: "zone-a"));
-        using var source = new ActivitySource("Discovery.Http.Tests.Routing");
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == source.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-        };
-        ActivitySource.AddActivityListener(listener);
-
-        using var activity = source.StartActivity("call")!;
-        (await services.Client().GetAsync("http://alpaca-prod/", TestContext.Current.CancellationToken)).Dispose();
-
-        Assert.Equal("alpaca-prod", activity.GetTagItem("k8s.service.name"));
-        Assert.Equal("default", activity.GetTagItem("k8s.namespace.name"));
-        Assert.Equal("pod-a", activity.GetTagItem("k8s.pod.name"));
-        Assert.Equal(backend.Address, activity.GetTagItem("discovery.endpoint.address"));
-        Assert.Equal(backend.Authority, activity.GetTagItem("discovery.endpoint"));
-        Assert.Equal("zone-a", activity.GetTagItem("discovery.endpoint.zone"));
-    }
-
-    [Fact]
     public async Task First_request_waits_for_the_initial_snapshot_then_takes_the_fast_path()
     {
         await using var backend = await Backend.StartAsync("pod-a");

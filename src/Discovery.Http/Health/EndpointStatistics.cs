@@ -9,10 +9,15 @@ internal sealed class EndpointStatistics
     // Weight of a new latency sample; about the last five responses dominate.
     private const double LatencySmoothing = 0.3;
 
+    // A sample counts for at most this many times the endpoint's last estimate: one outlier (a GC pause, a new connection after
+    // the pool let the old one go) moves the estimate by at most 30 %, less than the 1.5x a policy needs to call an endpoint
+    // clearly slower, so only a run of slow responses steers traffic; a pod that is slow for real still gets there in a few.
+    private const double OutlierFactor = 2;
+
     // While an endpoint receives no responses its latency estimate fades with this time constant, so that a policy that
-    // prefers low latency probes it again instead of shunning it forever after one slow period.
-    // A cold start (connection setup, JIT) penalises an endpoint for a few seconds only; a slow one is probed again about as often.
-    private static readonly TimeSpan LatencyDecay = TimeSpan.FromSeconds(2);
+    // prefers low latency probes it again instead of shunning it after one slow period: an outlier stops steering traffic
+    // within about a second, and a slow endpoint is probed again about as often.
+    private static readonly TimeSpan LatencyDecay = TimeSpan.FromSeconds(1);
 
     private int _outstanding;
     private int _consecutiveFailures;
@@ -21,6 +26,8 @@ internal sealed class EndpointStatistics
     private long _latencyTicks;
     private long _latencyUpdatedAt;
     private int _readmissionPending;
+    private int _latencySamples;
+    private long _lastPicked;
 
     public EndpointStatistics(string authority, TimeProvider timeProvider)
     {
@@ -47,14 +54,29 @@ internal sealed class EndpointStatistics
 
     public void Finished() => Interlocked.Decrement(ref _outstanding);
 
+    /// <summary>The sequence number of the last time a policy picked the endpoint (0: never), for least-recently-picked tie breaks.</summary>
+    public long LastPicked => Volatile.Read(ref _lastPicked);
+
+    /// <summary>Records that a policy picked the endpoint as number <paramref name="sequence"/> of its Service port.</summary>
+    public void MarkPicked(long sequence) => Volatile.Write(ref _lastPicked, sequence);
+
     public void RecordLatency(TimeSpan elapsed) => RecordLatency(elapsed, TimeProvider.GetTimestamp());
 
     /// <summary>Records a latency sample taken at <paramref name="now"/> (a <see cref="TimeProvider"/> timestamp).</summary>
     public void RecordLatency(TimeSpan elapsed, long now)
     {
+        // The first response of an endpoint carries connection setup and the backend's cold start (JIT, caches): not the
+        // service time requests will see, and on its own it would brand a new pod slow exactly when it joins after a scale-up.
+        if (Interlocked.Increment(ref _latencySamples) == 1)
+        {
+            return;
+        }
+
         // Blend into the faded estimate, so that a probe after a quiet spell counts as much as the history it replaces.
+        var raw = Volatile.Read(ref _latencyTicks);
         var previous = GetLatencyEstimate(now).Ticks;
-        var next = Volatile.Read(ref _latencyTicks) == 0 ? elapsed.Ticks : (long)(previous + (LatencySmoothing * (elapsed.Ticks - previous)));
+        var sample = raw == 0 ? elapsed.Ticks : Math.Min(elapsed.Ticks, (long)(raw * OutlierFactor));
+        var next = raw == 0 ? sample : (long)(previous + (LatencySmoothing * (sample - previous)));
 
         // A lost update between two concurrent responses only drops one sample of a moving average.
         Volatile.Write(ref _latencyTicks, Math.Max(next, 1));

@@ -12,7 +12,8 @@ public sealed class PassiveHealthOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// How many consecutive failures (5xx responses, timeouts, errors after the request was sent) eject an endpoint.
+    /// How many consecutive failures (5xx responses, expiries of <see cref="DiscoveryHttpClientOptions.AttemptTimeout"/>, errors after the
+    /// request was sent) eject an endpoint. The caller giving up (its token, <c>HttpClient.Timeout</c>, hedging) is no failure.
     /// A connection failure ejects at once. Default 5.
     /// </summary>
     [Range(1, 1000)]

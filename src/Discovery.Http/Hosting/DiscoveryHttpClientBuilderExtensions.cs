@@ -9,6 +9,11 @@ public static class DiscoveryHttpClientBuilderExtensions
     /// Makes this client resolve Kubernetes Service hosts (registering the discovery core if needed) and configures its options:
     /// load-balancing policy, retries, zone and passive health.
     /// </summary>
+    /// <remarks>
+    /// Inside <c>services.ConfigureHttpClientDefaults(b =&gt; b.AddKubernetesDiscovery(...))</c> it applies to every client, as
+    /// <c>services.AddKubernetesDiscovery()</c> does, and <paramref name="configure"/> to every client's options before the
+    /// client's own settings. The handler is innermost either way, inside any resilience handler the client adds.
+    /// </remarks>
     /// <param name="builder">The client builder.</param>
     /// <param name="configure">Configures this client's options, after configuration binding.</param>
     /// <returns>The client builder.</returns>
@@ -16,6 +21,20 @@ public static class DiscoveryHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var registration = DiscoveryServiceCollectionExtensions.AddDiscoveryHttpCore(builder.Services, configure: null);
+        if (builder.Name is null)
+        {
+            // ConfigureHttpClientDefaults(b => b.AddKubernetesDiscovery(...)): the builder of every client, which has no name.
+            // Options configured for the null name apply to every client, before each client's own configuration.
+            registration.AllClients = true;
+            builder.Services.ConfigureAll<DiscoveryHttpClientOptions>(options =>
+            {
+                options.Enabled = true;
+                configure?.Invoke(options);
+            });
+            builder.Services.AddOptions<DiscoveryHttpClientOptions>().ValidateOnStart();
+            return builder;
+        }
+
         registration.Clients.Add(builder.Name);
         builder.Services.Configure<DiscoveryHttpClientOptions>(builder.Name, options =>
         {

@@ -78,6 +78,13 @@ public sealed class DiscoveryHttpClientOptions
     /// </summary>
     public bool ValidateCertificateAgainstServiceNames { get; set; } = true;
 
+    /// <summary>
+    /// Whether metrics carry per-endpoint tags (<c>network.peer.address</c>, <c>network.peer.port</c>, <c>k8s.pod.name</c>). Default
+    /// <see langword="false"/>: their values change with every pod that comes and goes, so each would add time series without bound.
+    /// The attempt activities carry them regardless.
+    /// </summary>
+    public bool EndpointMetricTags { get; set; }
+
     /// <summary>Whether a port's <c>appProtocol</c> (<c>kubernetes.io/h2c</c>) sets the request's HTTP version. Default <see langword="true"/>.</summary>
     public bool UseAppProtocol { get; set; } = true;
 }

@@ -33,7 +33,9 @@ public sealed class DestinationState
 
     /// <summary>
     /// An exponentially weighted moving average of the time to response headers, fading toward zero while the endpoint
-    /// receives no traffic (so that a once-slow endpoint is eventually probed again). <see cref="TimeSpan.Zero"/> before any response.
+    /// receives no traffic (so that a once-slow endpoint is probed again within about a second). The endpoint's first response
+    /// (connection setup, cold start) is not counted, and a sample counts for at most twice the previous estimate.
+    /// <see cref="TimeSpan.Zero"/> until the second response.
     /// </summary>
     public TimeSpan LatencyEstimate => Statistics.GetLatencyEstimate();
 

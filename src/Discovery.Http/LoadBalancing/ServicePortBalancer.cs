@@ -188,6 +188,9 @@ internal sealed class ServicePortBalancer
             case AttemptOutcome.TlsFailure:
                 // A certificate problem affects every endpoint alike; ejecting would only hide it.
                 return;
+            case AttemptOutcome.Canceled:
+                // The caller gave up (its token, HttpClient.Timeout, hedging): no verdict on the endpoint, and no latency sample.
+                return;
         }
 
         var health = _client.Options.PassiveHealth;
@@ -283,7 +286,7 @@ internal sealed class ServicePortBalancer
             else if (until != 0 && destination.Statistics.TryTakeReadmission(now))
             {
                 // The view is recomputed when an ejection ends: the first request after that sees the endpoint back.
-                _client.Metrics.Readmitted(Service, destination);
+                _client.Metrics.Readmitted(Service, destination, _client.Options.EndpointMetricTags);
                 Log.Readmitted(_client.Logger, destination.Authority, destination.Endpoint.PodName, Service.Namespace, Service.Name, destination.Statistics.EjectionLevel);
             }
         }
@@ -365,7 +368,7 @@ internal sealed class ServicePortBalancer
 
         var level = statistics.Eject(now, health.BaseEjectionDuration, health.MaxEjectionDuration, out var duration);
         Interlocked.Increment(ref _healthVersion);
-        _client.Metrics.Ejected(Service, destination, outcome);
+        _client.Metrics.Ejected(Service, destination, outcome, _client.Options.EndpointMetricTags);
         Log.Ejected(_client.Logger, destination.Authority, destination.Endpoint.PodName, Service.Namespace, Service.Name, duration, outcome, level);
     }
 

@@ -11,8 +11,8 @@ internal static class AttemptOutcomeClassifier
         switch (exception)
         {
             case OperationCanceledException:
-                // Caller cancellation, HttpClient.Timeout, an outer attempt timeout and our own attempt timeout all end here;
-                // each means the endpoint did not answer in time.
+                // The handler tells the caller's cancellation (AttemptOutcome.Canceled) apart first; what is left is our own
+                // attempt timeout or a transport timeout: the endpoint did not answer in time.
                 return AttemptOutcome.Timeout;
             case HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }:
                 return AttemptOutcome.ConnectFailure;

@@ -180,21 +180,6 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         => string.Equals(uri.Scheme, Uri.UriSchemeHttp, StringComparison.OrdinalIgnoreCase)
         && string.Equals(selection.AppProtocol, H2cAppProtocol, StringComparison.OrdinalIgnoreCase);
 
-    private static void Tag(Activity? activity, ServiceKey service, DestinationState destination)
-    {
-        if (activity is null || !activity.IsAllDataRequested)
-        {
-            return;
-        }
-
-        activity.SetTag(DiscoveryHttpInstrumentation.ServiceTag, service.Name);
-        activity.SetTag(DiscoveryHttpInstrumentation.NamespaceTag, service.Namespace);
-        activity.SetTag(DiscoveryHttpInstrumentation.PodTag, destination.Endpoint.PodName);
-        activity.SetTag(DiscoveryHttpInstrumentation.EndpointAddressTag, destination.Endpoint.Address);
-        activity.SetTag(DiscoveryHttpInstrumentation.EndpointTag, destination.Authority);
-        activity.SetTag(DiscoveryHttpInstrumentation.ZoneTag, destination.Endpoint.Zone);
-    }
-
     private PortSelection SelectPort(ServiceEndpointSnapshot snapshot, Uri uri, HostEntry entry)
     {
         int? port = uri.IsDefaultPort ? null : uri.Port;
@@ -389,21 +374,28 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         if (client.Options.AttemptTimeout is not null)
         {
             // Each attempt owns a timer to dispose of afterwards: the general path.
-            return AttemptsAsync(request, originalUri, entry, set, destination, original, sent: null, started: 0, cancellationToken);
+            return AttemptsAsync(request, originalUri, entry, set, destination, original, sent: null, activity: null, started: 0, cancellationToken);
         }
 
         Prepare(request, originalUri, entry, set.Selection, destination, original);
-        BeginAttempt(service, destination);
+        var caller = Activity.Current;
+        var activity = BeginAttempt(service, originalUri, destination, attempt: 0);
 
         // The clock read of the pick is the start: it is a Stopwatch timestamp, and the request is about to go.
         var started = client.UsesSystemClock ? now : Stopwatch.GetTimestamp();
         var sent = SendInner(request, cancellationToken);
+        if (activity is not null)
+        {
+            // The send has captured the attempt's activity; the caller's stays current for the caller.
+            Activity.Current = caller;
+        }
+
         if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
         {
             // The inner handler answered synchronously (a cached or in-memory response): nothing to wait for.
             try
             {
-                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode, sent.Result);
+                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode, sent.Result, request.Method, originalUri, activity);
             }
             finally
             {
@@ -413,7 +405,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             return sent;
         }
 
-        return CompleteAsync(sent, request, originalUri, entry, set, destination, original, started, cancellationToken);
+        return CompleteAsync(sent, request, originalUri, entry, set, destination, original, activity, started, cancellationToken);
     }
 
     /// <summary>
@@ -428,6 +420,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         DestinationSet set,
         DestinationState destination,
         OriginalRequest original,
+        Activity? activity,
         long started,
         CancellationToken cancellationToken)
     {
@@ -437,7 +430,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             var response = sent.Result;
             try
             {
-                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode, response);
+                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode, response, request.Method, originalUri, activity);
             }
             finally
             {
@@ -448,7 +441,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
 
         // Awaited like the first attempt, in the same variable: no further fields in this state machine.
-        sent = AttemptsAsync(request, originalUri, entry, set, destination, original, sent, started, cancellationToken);
+        sent = AttemptsAsync(request, originalUri, entry, set, destination, original, sent, activity, started, cancellationToken);
         await ((Task)sent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         return sent.GetAwaiter().GetResult();
     }
@@ -465,6 +458,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         DestinationState destination,
         OriginalRequest original,
         Task<HttpResponseMessage>? sent,
+        Activity? activity,
         long started,
         CancellationToken cancellationToken)
     {
@@ -491,7 +485,8 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                     if (sent is null)
                     {
                         Prepare(request, originalUri, entry, selection, destination, original);
-                        BeginAttempt(service, destination);
+                        var caller = Activity.Current;
+                        activity = BeginAttempt(service, originalUri, destination, attempt);
                         started = Stopwatch.GetTimestamp();
                         if (client.Options.AttemptTimeout is { } attemptTimeout)
                         {
@@ -500,6 +495,11 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                         }
 
                         sent = SendInner(request, timeout?.Token ?? cancellationToken);
+                        if (activity is not null)
+                        {
+                            // The next attempt's activity is a sibling of this one, not its child.
+                            Activity.Current = caller;
+                        }
                     }
 
                     try
@@ -510,7 +510,12 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                     catch (Exception e)
                     {
                         error = e;
-                        outcome = AttemptOutcomeClassifier.Classify(e);
+
+                        // Only the endpoint's own failures count against it: when the caller's token ended the wait (its own
+                        // cancellation, HttpClient.Timeout, a hedging attempt that lost), the endpoint was not at fault.
+                        outcome = e is OperationCanceledException && cancellationToken.IsCancellationRequested
+                            ? AttemptOutcome.Canceled
+                            : AttemptOutcomeClassifier.Classify(e);
                     }
                 }
                 finally
@@ -521,13 +526,14 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 }
 
                 var statusCode = response is null ? (int?)null : (int)response.StatusCode;
-                EndAttempt(balancer, destination, started, outcome, statusCode, response);
+                EndAttempt(balancer, destination, started, outcome, statusCode, response, request.Method, originalUri, activity);
+                activity = null;
                 if (outcome == AttemptOutcome.Success)
                 {
                     return response!;
                 }
 
-                if (outcome != AttemptOutcome.TlsFailure)
+                if (outcome is not (AttemptOutcome.TlsFailure or AttemptOutcome.Canceled))
                 {
                     failed ??= client.AddFailedEndpoints(request);
 
@@ -601,16 +607,27 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
     }
 
-    private void BeginAttempt(ServiceKey service, DestinationState destination)
+    /// <summary>Counts the attempt and starts its activity, which becomes current (the caller restores the previous one once the send started).</summary>
+    private Activity? BeginAttempt(ServiceKey service, Uri originalUri, DestinationState destination, int attempt)
     {
         var metrics = _client.Metrics;
-        metrics.Picked(service, destination);
-        Tag(Activity.Current, service, destination);
+        metrics.Picked(service, destination, _client.Options.EndpointMetricTags);
+        var activity = AttemptActivity.Start(service, originalUri, destination, attempt);
         destination.Statistics.Started();
         metrics.Started(service);
+        return activity;
     }
 
-    private void EndAttempt(ServicePortBalancer balancer, DestinationState destination, long started, AttemptOutcome outcome, int? statusCode, HttpResponseMessage? response)
+    private void EndAttempt(
+        ServicePortBalancer balancer,
+        DestinationState destination,
+        long started,
+        AttemptOutcome outcome,
+        int? statusCode,
+        HttpResponseMessage? response,
+        HttpMethod method,
+        Uri originalUri,
+        Activity? activity)
     {
         var metrics = _client.Metrics;
         destination.Statistics.Finished();
@@ -625,7 +642,14 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 var client = _client;
                 response.Content = new GrpcTrailersContent(response, response.Content, late =>
                     balancer.ReportOutcome(destination, late, elapsed, client.UsesSystemClock ? Stopwatch.GetTimestamp() : client.TimeProvider.GetTimestamp()));
-                metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
+                metrics.Completed(balancer.Service, destination, method, originalUri, elapsed, statusCode, outcome, _client.Options.EndpointMetricTags);
+                if (activity is not null)
+                {
+                    // The attempt's span ends with the response headers, as the System.Net.Http span does; the call's status
+                    // comes later, in the trailers.
+                    AttemptActivity.Stop(activity, outcome, statusCode);
+                }
+
                 return;
             }
 
@@ -633,7 +657,11 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
 
         balancer.ReportOutcome(destination, outcome, elapsed, _client.UsesSystemClock ? end : _client.TimeProvider.GetTimestamp());
-        metrics.Completed(balancer.Service, destination, elapsed, statusCode, outcome);
+        metrics.Completed(balancer.Service, destination, method, originalUri, elapsed, statusCode, outcome, _client.Options.EndpointMetricTags);
+        if (activity is not null)
+        {
+            AttemptActivity.Stop(activity, outcome, statusCode);
+        }
     }
 
     /// <summary>The inner send, with an exception thrown synchronously turned into a faulted task like any other failure.</summary>

@@ -37,7 +37,8 @@ internal sealed class Backends : IAsyncDisposable
 
     /// <param name="count">How many backends.</param>
     /// <param name="delay">Per backend index, how long it waits before answering (zero: at once).</param>
-    public static async Task<Backends> StartAsync(int count, Func<int, TimeSpan> delay)
+    /// <param name="firstDelay">Per backend index, how long it waits before its first answer only (a cold start); none when null.</param>
+    public static async Task<Backends> StartAsync(int count, Func<int, TimeSpan> delay, Func<int, TimeSpan>? firstDelay = null)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -49,7 +50,7 @@ internal sealed class Backends : IAsyncDisposable
             {
                 for (var i = 0; i < count; i++)
                 {
-                    apps.Add(await StartOneAsync(addresses[i], port, i, delay(i), hits));
+                    apps.Add(await StartOneAsync(addresses[i], port, i, delay(i), firstDelay?.Invoke(i) ?? TimeSpan.Zero, hits));
                 }
 
                 return new Backends([.. apps], addresses, port, hits);
@@ -73,8 +74,9 @@ internal sealed class Backends : IAsyncDisposable
         }
     }
 
-    private static async Task<WebApplication> StartOneAsync(string address, int port, int index, TimeSpan delay, long[] hits)
+    private static async Task<WebApplication> StartOneAsync(string address, int port, int index, TimeSpan delay, TimeSpan firstDelay, long[] hits)
     {
+        var answered = 0;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Parse(address), port));
@@ -83,11 +85,12 @@ internal sealed class Backends : IAsyncDisposable
         app.Run(async context =>
         {
             Interlocked.Increment(ref hits[index]);
-            if (delay > TimeSpan.Zero)
+            var wait = Interlocked.Exchange(ref answered, 1) == 0 ? delay + firstDelay : delay;
+            if (wait > TimeSpan.Zero)
             {
                 try
                 {
-                    await Task.Delay(delay, context.RequestAborted);
+                    await Task.Delay(wait, context.RequestAborted);
                 }
                 catch (OperationCanceledException)
                 {

@@ -19,6 +19,7 @@ internal static class ExperimentRunner
         ["http-throughput"] = ("Issue #4: loopback throughput through discovery vs direct to the pod address.", HttpExperiments.ThroughputAsync),
         ["slow-backend"] = ("Issue #4: 11 backends, one slowed to 2 s, client timeout 1 s: success rate per policy.", HttpExperiments.SlowBackendAsync),
         ["slow-start"] = ("Issue #14: a new pod's share per second over its first slow-start window, with and without slow start.", SlowStartExperiment.RunAsync),
+        ["fairness"] = ("Issue #11: shares of equal pods, one with a 150 ms first response, sequential and c=8, P2C vs round-robin.", FairnessExperiment.RunAsync),
         ["grpc"] = ("Issue #12: kubernetes:/// channels: change -> picker, call shares over 4 pods vs one connection, unary call overhead.", GrpcExperiments.RunAsync),
         ["core-memory-breakdown"] = ("Issue #3: per-Service managed memory by layer (typed objects, projections, snapshots).", CoreMemoryBreakdown.RunAsync),
         ["adapter-propagation"] = ("Issue #12: change in the emulator -> visible to MESD resolution and to YARP's destination set, side by side (p50/p99).", AdapterExperiments.PropagationAsync),
