@@ -377,8 +377,10 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             _faultIsForbidden = true;
             if (Interlocked.Exchange(ref _reportRunning, 1) == 0)
             {
-                // One probe at a time: every retry of every informer lands here while RBAC refuses.
-                _ = ReportForbiddenAsync(verb, resource, group, serverMessage, error);
+                // One probe at a time: every retry of every informer lands here while RBAC refuses. The probe releases the
+                // lookups waiting now, never those of a later retry (RunAccessCheckAsync installs a new outcome after a fix,
+                // and a probe still running from before it must not end that wait before the retry has synced).
+                _ = ReportForbiddenAsync(verb, resource, group, serverMessage, error, _initialOutcome);
             }
         }
         else if (error is KubernetesStatusException { StatusCode: 401 })
@@ -462,13 +464,14 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
     }
 
     /// <summary>Probes every rule discovery of this Service needs, then reports the refusal with the missing ones and releases waiting lookups.</summary>
-    private async Task ReportForbiddenAsync(string verb, string resource, string group, string? serverMessage, Exception error)
+    private async Task ReportForbiddenAsync(string verb, string resource, string group, string? serverMessage, Exception error, TaskCompletionSource waiting)
     {
         try
         {
             var missing = await AccessProbe.FindMissingAsync(_context, Key, _podSelector, FindService()?.Info is { HasSelector: false }, _stopping.Token).ConfigureAwait(false);
             Volatile.Write(ref _accessCheckedAt, _context.TimeProvider.GetTimestamp());
-            if (missing is { Count: > 0 } && !_synced)
+            // A probe that began before a retry (see RunAccessCheckAsync) reports nothing: its answer may predate the fix.
+            if (missing is { Count: > 0 } && !_synced && ReferenceEquals(waiting, _initialOutcome))
             {
                 _fault = () => new KubernetesForbiddenException(Key, verb, resource, group, missing, serverMessage, error);
             }
@@ -480,7 +483,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         finally
         {
             Volatile.Write(ref _reportRunning, 0);
-            _initialOutcome.TrySetResult();
+            waiting.TrySetResult();
         }
     }
 
