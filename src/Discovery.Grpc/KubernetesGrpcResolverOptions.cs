@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Discovery.Grpc;
 
 /// <summary>Settings of the <c>kubernetes:</c> resolver, bound from the configuration section <c>Discovery:Grpc</c>.</summary>
@@ -12,11 +10,9 @@ public sealed class KubernetesGrpcResolverOptions
     /// How long a channel waits after a discovery failure (API unreachable before the first sync, watcher limit reached) before it
     /// asks again, doubling up to <see cref="MaxRetryDelay"/>. A snapshot arriving in the meantime is published at once. Default 1 second.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest wait between two attempts after failures. Default 30 seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>

@@ -60,6 +60,9 @@ public class DependencyInjectionTests
     [InlineData("NamespaceWatchThreshold", "0", "NamespaceWatchThreshold")]
     [InlineData("WatchScope", "7", "WatchScope")]
     [InlineData("RequestTimeout", "00:00:00", "RequestTimeout")]
+    [InlineData("IdleTimeout", "8.00:00:00", "Discovery:IdleTimeout")]
+    [InlineData("WatchTimeout", "02:00:00", "Discovery:WatchTimeout")]
+    [InlineData("StaleAfter", "00:00:00.5", "Discovery:StaleAfter")]
     public async Task Invalid_options_fail_at_startup(string key, string value, string expected)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -70,6 +73,21 @@ public class DependencyInjectionTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_carry_no_range_attribute_that_converts_its_limits_lazily()
+    {
+        // RangeAttribute(typeof(TimeSpan), "min", "max") converts its string limits on first use without a lock; two hosts
+        // validating at once then fail with InvalidCastException (a CI run did). Int and double limits need no conversion.
+        var lazilyConverted = typeof(KubernetesDiscoveryOptions).GetProperties()
+            .SelectMany(p => p.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.RangeAttribute), inherit: true)
+                .Cast<System.ComponentModel.DataAnnotations.RangeAttribute>()
+                .Where(r => r.Minimum is string || r.Maximum is string)
+                .Select(_ => p.Name))
+            .ToList();
+
+        Assert.Empty(lazilyConverted);
     }
 
     [Fact]

@@ -52,7 +52,15 @@ public static class KubernetesGrpcServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        options.ValidateDataAnnotations().ValidateOnStart();
+        // Bounds are checked in code, not with [Range(typeof(TimeSpan), ...)], whose lazy string conversion is not thread-safe.
+        options
+            .Validate(
+                static o => o.RetryDelay > TimeSpan.Zero && o.RetryDelay <= TimeSpan.FromDays(1),
+                "Discovery:Grpc:RetryDelay must be positive and at most 1 day.")
+            .Validate(
+                static o => o.MaxRetryDelay >= o.RetryDelay && o.MaxRetryDelay <= TimeSpan.FromDays(1),
+                "Discovery:Grpc:MaxRetryDelay must be at least Discovery:Grpc:RetryDelay and at most 1 day.")
+            .ValidateOnStart();
         services.TryAddSingleton(static provider => new KubernetesResolverFactory(
             provider.GetRequiredService<IServiceEndpointResolver>(),
             provider.GetRequiredService<ServiceHostParser>(),

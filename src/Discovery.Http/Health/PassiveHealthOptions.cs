@@ -20,11 +20,9 @@ public sealed class PassiveHealthOptions
     public int ConsecutiveFailures { get; set; } = 5;
 
     /// <summary>How long the first ejection of an endpoint lasts; each repeat without an intervening success doubles it. Default 10 seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan BaseEjectionDuration { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The longest an ejection lasts. Default 5 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan MaxEjectionDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>

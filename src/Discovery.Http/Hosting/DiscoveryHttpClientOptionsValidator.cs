@@ -62,6 +62,10 @@ internal sealed class DiscoveryHttpClientOptionsValidator : IValidateOptions<Dis
         {
             failures.Add($"Discovery:Http:PassiveHealth ({client}): BaseEjectionDuration must be positive and at most MaxEjectionDuration; they are {health.BaseEjectionDuration} and {health.MaxEjectionDuration}.");
         }
+        else if (health.BaseEjectionDuration > TimeSpan.FromHours(1) || health.MaxEjectionDuration > TimeSpan.FromDays(1))
+        {
+            failures.Add($"Discovery:Http:PassiveHealth ({client}): BaseEjectionDuration must be at most 1 hour and MaxEjectionDuration at most 1 day; they are {health.BaseEjectionDuration} and {health.MaxEjectionDuration}.");
+        }
 
         if (health.MaxEjectedShare is < 0 or > 1 || double.IsNaN(health.MaxEjectedShare))
         {

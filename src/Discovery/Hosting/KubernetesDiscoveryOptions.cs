@@ -69,7 +69,6 @@ public sealed class KubernetesDiscoveryOptions
     public string? DefaultPortName { get; set; }
 
     /// <summary>A watcher unused for this long is stopped. Default 15 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
@@ -86,27 +85,21 @@ public sealed class KubernetesDiscoveryOptions
     /// <see cref="WatchTimeout"/> plus <see cref="WatchGracePeriod"/>; the first lookup still waits at most
     /// <see cref="InitialSyncTimeout"/>.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long the first lookup of a Service waits for its initial list. Default 10 seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan InitialSyncTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The server-side watch timeout asked for (jittered by up to 20 %). Default 5 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How long past the watch timeout the client waits before declaring a silent stream dead. Default 30 seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan WatchGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>First reconnect delay (jittered, exponential). Default 1 second.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Reconnect delay cap. Default 30 seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -115,11 +108,9 @@ public sealed class KubernetesDiscoveryOptions
     /// for it. Such hosts are the shape of external names (<c>example.com</c>, <c>shop.internal</c>). A Service created under
     /// that name is used after at most this long. Default 3 minutes.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan NegativeCacheDuration { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>A watcher whose last successful contact with the API is older than this is reported stale. Default 5 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan StaleAfter { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Services (<c>name</c> or <c>name.namespace</c>) whose watchers start at application start.</summary>

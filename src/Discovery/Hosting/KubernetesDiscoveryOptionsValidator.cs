@@ -20,6 +20,19 @@ internal sealed class KubernetesDiscoveryOptionsValidator : IValidateOptions<Kub
             failures.Add($"Discovery:ClusterDomain '{options.ClusterDomain}' is not a valid DNS domain (for example cluster.local).");
         }
 
+        // TimeSpan bounds are checked here, not with [Range(typeof(TimeSpan), ...)]: that attribute converts its string
+        // limits lazily and without a lock, so two hosts validating these options for the first time at once can fail
+        // with an InvalidCastException (seen in CI when test hosts started in parallel).
+        CheckRange(failures, "IdleTimeout", options.IdleTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        CheckRange(failures, "RequestTimeout", options.RequestTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
+        CheckRange(failures, "InitialSyncTimeout", options.InitialSyncTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
+        CheckRange(failures, "WatchTimeout", options.WatchTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        CheckRange(failures, "WatchGracePeriod", options.WatchGracePeriod, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
+        CheckRange(failures, "ReconnectBaseDelay", options.ReconnectBaseDelay, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
+        CheckRange(failures, "ReconnectMaxDelay", options.ReconnectMaxDelay, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));
+        CheckRange(failures, "NegativeCacheDuration", options.NegativeCacheDuration, TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(1));
+        CheckRange(failures, "StaleAfter", options.StaleAfter, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+
         if (options.ReconnectMaxDelay < options.ReconnectBaseDelay)
         {
             failures.Add($"Discovery:ReconnectMaxDelay ({options.ReconnectMaxDelay}) must not be shorter than Discovery:ReconnectBaseDelay ({options.ReconnectBaseDelay}).");
@@ -76,6 +89,14 @@ internal sealed class KubernetesDiscoveryOptionsValidator : IValidateOptions<Kub
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckRange(List<string> failures, string setting, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"Discovery:{setting} must be between {min} and {max}; it is {value}.");
+        }
     }
 
     /// <summary>Parses <c>name</c> or <c>name.namespace</c>.</summary>
