@@ -18,11 +18,11 @@
 # removed at the end (also on failure or Ctrl-C; --keep leaves them for inspection). Logs, BenchmarkDotNet results and
 # the table go to BenchmarkDotNet.Artifacts/compare-commits/<UTC time>/ in this repository (ignored by git).
 #
-# BenchmarkDotNet runs in process (-i, InProcessEmitToolchain): the default out-of-process toolchain rebuilds the whole
-# project graph without the compiler server for every run (1-4 minutes each on 2 cores), which alone would eat the time
-# budget. The job is given on the command line, so both commits run the same job whatever their BenchConfig says:
-#   full:  --launchCount 1 --warmupCount 5 --iterationCount 15   (BenchConfig's counts, in process)
-#   quick: --launchCount 1 --warmupCount 1 --iterationCount 3 --iterationTime 100
+# BenchmarkDotNet: each commit's own job (BenchConfig: out of process, 1 launch, 5 warm-up and 15 measured iterations),
+# (a) and (b) in ONE BenchmarkDotNet run per commit, old then new: every run rebuilds the whole project graph for its
+# host process without the compiler server (1-2 minutes on a quiet 2-core machine, 4+ under load), so one build per
+# commit, not one per figure. A job given on the command line (-i, --iterationCount ...) would not replace BenchConfig's
+# job but run beside it. --quick sets BENCH_DRY=1 (BenchConfig's Dry job: one iteration, numbers meaningless).
 #
 #                 full (default)                        --quick (to check the script itself)
 #   (c)           5 runs per commit x 500 changes       2 runs x 100 changes
@@ -69,11 +69,11 @@ new_sha=$(git -C "$repo" rev-parse --verify "$new_ref^{commit}")
 
 if [ "$quick" -eq 1 ]; then
   mode=quick
-  bdn_job=(--launchCount 1 --warmupCount 1 --iterationCount 3 --iterationTime 100)
+  bench_dry=1
   prop_runs=2 prop_changes=100 scale_runs=1 scale_services=1000 soak_runs=1 soak_mode=short
 else
   mode=full
-  bdn_job=(--launchCount 1 --warmupCount 5 --iterationCount 15)
+  bench_dry=0
   prop_runs=5 prop_changes=500 scale_runs=2 scale_services=10000 soak_runs=1 soak_mode=medium
 fi
 prop_runs=${COMPARE_PROPAGATION_RUNS:-$prop_runs}
@@ -157,18 +157,22 @@ bench_dll=bin/Release/net10.0/Discovery.Benchmarks.dll
 soak_dir=tests/Discovery.Reliability.Tests/bin/Release/net10.0
 commands=()
 
-# (a) and (b): BenchmarkDotNet, old then new.
+# (a) and (b): one BenchmarkDotNet run per commit, old then new.
 bdn() {
-  local figure=$1
+  local label=$1
   shift
-  record_load "$figure"
+  record_load "$label"
   for side in old new; do
-    progress "($figure) BenchmarkDotNet $side"
-    run "$out/$figure-$side.log" "$work/$side/$bench_dir" 1800 \
-      dotnet "$bench_dll" --filter "$@" -i "${bdn_job[@]}" --exporters json --artifacts "$out/$figure-$side"
+    progress "($label) BenchmarkDotNet $side"
+    run "$out/bdn-$side.log" "$work/$side/$bench_dir" 2400 \
+      env BENCH_DRY="$bench_dry" dotnet "$bench_dll" --filter "$@" --exporters json --artifacts "$out/bdn-$side"
   done
-  commands+=("($figure) cd <worktree>/$bench_dir && dotnet $bench_dll --filter $(printf "'%s' " "$@")-i ${bdn_job[*]} --exporters json --artifacts <results>/$figure-<old|new>")
+  commands+=("($label) cd <worktree>/$bench_dir && BENCH_DRY=$bench_dry dotnet $bench_dll --filter $(printf "'%s' " "$@")--exporters json --artifacts <results>/bdn-<old|new>")
 }
+
+bdn_filters=()
+case " $figures " in *" a "*) bdn_filters+=('*SnapshotLookupBenchmarks*') ;; esac
+case " $figures " in *" b "*) bdn_filters+=('*HandlerOverheadBenchmarks.Plain*' '*HandlerOverheadBenchmarks.Floor*' '*HandlerOverheadBenchmarks.Ours*') ;; esac
 
 # Interleaved runs of an experiment: old, new, new, old, old, new, ... (so that a drift in load hits both alike).
 experiment() {
@@ -211,8 +215,8 @@ soak() {
 
 for figure in $figures; do
   case "$figure" in
-    a) bdn a '*SnapshotLookupBenchmarks*' ;;
-    b) bdn b '*HandlerOverheadBenchmarks.Plain*' '*HandlerOverheadBenchmarks.Floor*' '*HandlerOverheadBenchmarks.Ours*' ;;
+    a) bdn "a, b" "${bdn_filters[@]}" ;;
+    b) case " $figures " in *" a "*) ;; *) bdn b "${bdn_filters[@]}" ;; esac ;;
     c) experiment c "$prop_runs" --experiment core-propagation --changes "$prop_changes" ;;
     d) experiment d "$scale_runs" --experiment core-scale --scope auto --services "$scale_services" ;;
     e) soak ;;
@@ -230,10 +234,10 @@ printf '%s\n' "${commands[@]}" >"$out/commands.txt"
   echo "elapsed: $((elapsed / 60)) min $((elapsed % 60)) s"
 } >>"$out/machine.txt"
 
-python3 - "$out" "$mode" "$prop_runs" "$prop_changes" "$scale_runs" "$scale_services" "$soak_runs" "$soak_mode" "${bdn_job[*]}" >"$out/compare.md" <<'PY'
+python3 - "$out" "$mode" "$prop_runs" "$prop_changes" "$scale_runs" "$scale_services" "$soak_runs" "$soak_mode" "$bench_dry" >"$out/compare.md" <<'PY'
 import glob, json, os, re, statistics, sys
 
-out, mode, prop_runs, prop_changes, scale_runs, scale_services, soak_runs, soak_mode, bdn_job = sys.argv[1:]
+out, mode, prop_runs, prop_changes, scale_runs, scale_services, soak_runs, soak_mode, bench_dry = sys.argv[1:]
 rows = []  # (figure, old, new, change)
 
 
@@ -258,7 +262,8 @@ def diff(old, new, unit):
 # ---- BenchmarkDotNet (a, b): JSON report -> {(method, parameters): (mean ns, error ns, allocated B)}
 def bdn(figure, side):
     result = {}
-    for path in glob.glob(os.path.join(out, f"{figure}-{side}", "results", "*.json")):
+    kind = {"a": "SnapshotLookupBenchmarks", "b": "HandlerOverheadBenchmarks"}[figure]
+    for path in glob.glob(os.path.join(out, f"bdn-{side}", "results", f"*{kind}*.json")):
         with open(path) as f:
             data = json.load(f)
         for b in data.get("Benchmarks", []):
@@ -437,7 +442,8 @@ print("|---|---|---|---|")
 for r in rows:
     print("| " + " | ".join(r) + " |")
 print()
-print(f"BenchmarkDotNet: in process (`-i`), job `{bdn_job}`, mean ± half the 99.9 % confidence interval. "
+job = "Dry (BENCH_DRY=1: one iteration, numbers meaningless)" if bench_dry == "1" else "each commit's BenchConfig (out of process, 1 launch, 5 warm-up + 15 iterations)"
+print(f"BenchmarkDotNet: job {job}; mean ± half the 99.9 % confidence interval. "
       "Experiments: old and new interleaved (old, new, new, old, ...). Change: new relative to old.\n")
 print("Load (`uptime` before each figure):\n")
 print("| before | UTC | uptime |")
