@@ -259,6 +259,14 @@ def diff(old, new, unit):
     return f"{new - old:+,.0f} {unit}".strip()
 
 
+def number(value):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v  # NaN (one iteration) -> None
+
+
 # ---- BenchmarkDotNet (a, b): JSON report -> {(method, parameters): (mean ns, error ns, allocated B)}
 def bdn(figure, side):
     result = {}
@@ -268,8 +276,8 @@ def bdn(figure, side):
             data = json.load(f)
         for b in data.get("Benchmarks", []):
             stats = b.get("Statistics") or {}
-            mean = stats.get("Mean")
-            error = (stats.get("ConfidenceInterval") or {}).get("Margin")
+            mean = number(stats.get("Mean"))
+            error = number((stats.get("ConfidenceInterval") or {}).get("Margin"))
             alloc = (b.get("Memory") or {}).get("BytesAllocatedPerOperation")
             result[(b["Method"], b.get("Parameters") or "")] = (mean, error, alloc, b.get("MethodTitle", b["Method"]).strip("'"))
     return result
