@@ -10,7 +10,8 @@
 #   (b) handler overhead with the floor     BenchmarkDotNet, HandlerOverheadBenchmarks: plain client, floor handler, ours
 #   (c) change -> visible p50/p99           --experiment core-propagation
 #   (d) core scale: memory, full sync time  --experiment core-scale --scope auto (10,000 Services)
-#   (e) churn soak: stale picks (must be 0) the reliability test ChurnSoakTests (its figures file, DISCOVERY_RELIABILITY_REPORT)
+#   (e) churn soak: stale picks (must be 0) the reliability test ChurnSoakTests (its figures file, DISCOVERY_RELIABILITY_REPORT;
+#                                           the test executable started directly is xunit's own runner: -class, not --filter-class)
 #
 # How: each commit is checked out with `git worktree add --detach` into a temporary folder (mktemp -d under $TMPDIR or
 # /tmp), built once in Release (tests/Discovery.Benchmarks and tests/Discovery.Reliability.Tests), and measured with its
@@ -146,8 +147,11 @@ for side in old new; do
   [ "$side" = new ] && sha=$new_sha
   git -C "$repo" worktree add --detach --quiet "$work/$side" "$sha"
   progress "build $side ($sha)"
-  run "$out/build-$side.log" "$work/$side" 1800 dotnet build tests/Discovery.Benchmarks -c Release -nologo
-  if [ -d "$work/$side/tests/Discovery.Reliability.Tests" ]; then
+  # Only what the chosen figures need: the benchmark project for (a)-(d), the reliability tests for (e).
+  if [ "$figures" != e ]; then
+    run "$out/build-$side.log" "$work/$side" 1800 dotnet build tests/Discovery.Benchmarks -c Release -nologo
+  fi
+  if [ -d "$work/$side/tests/Discovery.Reliability.Tests" ] && case " $figures " in *" e "*) true ;; *) false ;; esac; then
     run "$out/build-reliability-$side.log" "$work/$side" 1800 dotnet build tests/Discovery.Reliability.Tests -c Release -nologo
   fi
 done
@@ -204,13 +208,13 @@ soak() {
       if [ -x "$work/$side/$soak_dir/Discovery.Reliability.Tests" ]; then
         run "$out/e-$side-$i.log" "$work/$side/$soak_dir" "$limit" \
           env DISCOVERY_RELIABILITY_MODE="$soak_mode" DISCOVERY_RELIABILITY_LONG="$long" DISCOVERY_RELIABILITY_REPORT="$out/e-$side-$i.md" \
-          ./Discovery.Reliability.Tests --filter-class '*ChurnSoakTests'
+          ./Discovery.Reliability.Tests -class Discovery.Reliability.Tests.ChurnSoakTests
       else
         echo "no Discovery.Reliability.Tests in this commit" >"$out/e-$side-$i.log"
       fi
     done
   done
-  commands+=("(e) cd <worktree>/$soak_dir && DISCOVERY_RELIABILITY_MODE=$soak_mode DISCOVERY_RELIABILITY_REPORT=<results>/e-<old|new>-<run>.md ./Discovery.Reliability.Tests --filter-class '*ChurnSoakTests'   # $soak_runs run(s) per commit")
+  commands+=("(e) cd <worktree>/$soak_dir && DISCOVERY_RELIABILITY_MODE=$soak_mode DISCOVERY_RELIABILITY_REPORT=<results>/e-<old|new>-<run>.md ./Discovery.Reliability.Tests -class Discovery.Reliability.Tests.ChurnSoakTests   # $soak_runs run(s) per commit")
 }
 
 for figure in $figures; do
