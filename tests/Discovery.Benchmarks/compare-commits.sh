@@ -29,7 +29,7 @@
 #   (c)           5 runs per commit x 500 changes       2 runs x 100 changes
 #   (d)           2 runs per commit, 10,000 Services    1 run, 1,000 Services
 #   (e)           1 run per commit, medium mode (2 min) 1 run, short mode (8 s)
-#   time, 2 cores about 20-25 minutes on a quiet machine  about 8 minutes quiet (much longer under load)
+#   time, 2 cores about 20-25 minutes quiet (estimate)    about 8-10 minutes quiet; 21-23 minutes at load 30-55
 #
 # Overrides (environment): COMPARE_PROPAGATION_RUNS, COMPARE_PROPAGATION_CHANGES, COMPARE_SCALE_RUNS,
 # COMPARE_SCALE_SERVICES, COMPARE_SOAK_RUNS, COMPARE_SOAK_MODE (short|medium|long), COMPARE_FIGURES (e.g. "a b c d e").
