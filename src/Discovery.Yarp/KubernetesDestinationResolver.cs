@@ -217,7 +217,7 @@ public sealed class KubernetesDestinationResolver : IDestinationResolver, IDispo
                 Address = address.Scheme + "://" + target.Authority + path,
                 Host = host,
                 Health = health is null ? config.Health : RewriteHealth(health, target),
-                Metadata = WithPodMetadata(config.Metadata, target),
+                Metadata = WithPodMetadata(config.Metadata, target, service, selection.AppProtocol),
             };
             results[id + "/" + target.Authority] = expanded;
         }
@@ -239,22 +239,29 @@ public sealed class KubernetesDestinationResolver : IDestinationResolver, IDispo
         return health.Scheme + "://" + authority + health.PathAndQuery;
     }
 
-    private static Dictionary<string, string> WithPodMetadata(IReadOnlyDictionary<string, string>? metadata, EndpointTarget target)
+    private static Dictionary<string, string> WithPodMetadata(IReadOnlyDictionary<string, string>? metadata, EndpointTarget target, ServiceKey service, string? appProtocol)
     {
         var result = metadata is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(metadata, StringComparer.Ordinal);
+        result[KubernetesDestinationMetadata.Service] = service.Namespace + "/" + service.Name;
+        if (appProtocol is not null)
+        {
+            // Read by AppProtocolConfigFilter (kubernetes.io/h2c sets the cluster's HTTP version) and by the app's own transforms.
+            result[KubernetesDestinationMetadata.AppProtocol] = appProtocol;
+        }
+
         if (target.Endpoint.PodName is { } pod)
         {
-            result["kubernetes.pod"] = pod;
+            result[KubernetesDestinationMetadata.Pod] = pod;
         }
 
         if (target.Endpoint.Zone is { } zone)
         {
-            result["kubernetes.zone"] = zone;
+            result[KubernetesDestinationMetadata.Zone] = zone;
         }
 
         if (target.Endpoint.NodeName is { } node)
         {
-            result["kubernetes.node"] = node;
+            result[KubernetesDestinationMetadata.Node] = node;
         }
 
         return result;
