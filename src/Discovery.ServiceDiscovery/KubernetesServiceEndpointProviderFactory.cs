@@ -18,6 +18,7 @@ public sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpointP
     private readonly ServiceDiscoveryOptions _serviceDiscoveryOptions;
     private readonly string? _defaultPortName;
     private readonly ILogger _logger;
+    private readonly H2cNotice _h2cNotice;
 
     /// <summary>Creates the factory (normally through <c>AddKubernetesServiceEndpointProvider()</c>).</summary>
     /// <param name="resolver">The shared endpoint resolver; its watchers serve every provider.</param>
@@ -46,6 +47,7 @@ public sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpointP
         _serviceDiscoveryOptions = serviceDiscoveryOptions.Value;
         _defaultPortName = discoveryOptions.Value.DefaultPortName;
         _logger = logger;
+        _h2cNotice = new H2cNotice(logger);
     }
 
     /// <inheritdoc/>
@@ -65,7 +67,7 @@ public sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpointP
             return false;
         }
 
-        provider = new KubernetesServiceEndpointProvider(parsed, _resolver, _options, _defaultPortName, _logger);
+        provider = new KubernetesServiceEndpointProvider(parsed, _resolver, _options, _defaultPortName, _logger, _h2cNotice);
         return true;
     }
 }
