@@ -18,7 +18,7 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
     private readonly KubernetesServiceEndpointProviderOptions _options;
     private readonly string? _defaultPortName;
     private readonly ILogger _logger;
-    private readonly H2cNotice _h2cNotice;
+    private readonly ServiceNotices _notices;
     private IDisposable? _inUse;
 
     public KubernetesServiceEndpointProvider(
@@ -27,14 +27,14 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
         KubernetesServiceEndpointProviderOptions options,
         string? defaultPortName,
         ILogger logger,
-        H2cNotice h2cNotice)
+        ServiceNotices notices)
     {
         _query = query;
         _resolver = resolver;
         _options = options;
         _defaultPortName = defaultPortName;
         _logger = logger;
-        _h2cNotice = h2cNotice;
+        _notices = notices;
     }
 
     /// <summary>The Service name as written: MESD's handler sends it as the Host header.</summary>
@@ -94,12 +94,17 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
             throw new NoReadyEndpointsException(service, snapshot.NotReadyCount, snapshot.TerminatingCount, selection.PortName.Length == 0 ? null : selection.PortName);
         }
 
+        if (snapshot.ServiceInfo is { InternalTrafficPolicy: TrafficPolicy.Local, IsExternalName: false })
+        {
+            _notices.LocalTrafficPolicy(service, selection.Targets.Length);
+        }
+
         // MESD's handler has no notion of a request's HTTP version: the port's appProtocol reaches consumers as a feature, and
         // the app's log says once what an h2c port needs from its clients.
         var appProtocol = AppProtocolFeature.For(selection.AppProtocol, scheme);
         if (appProtocol is { RequiresHttp2PriorKnowledge: true })
         {
-            _h2cNotice.Tell(service, selection.PortName);
+            _notices.H2cPort(service, selection.PortName);
         }
 
         foreach (var target in selection.Targets)

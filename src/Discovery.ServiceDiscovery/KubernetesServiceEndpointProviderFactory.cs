@@ -18,7 +18,7 @@ public sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpointP
     private readonly ServiceDiscoveryOptions _serviceDiscoveryOptions;
     private readonly string? _defaultPortName;
     private readonly ILogger _logger;
-    private readonly H2cNotice _h2cNotice;
+    private readonly ServiceNotices _notices;
 
     /// <summary>Creates the factory (normally through <c>AddKubernetesServiceEndpointProvider()</c>).</summary>
     /// <param name="resolver">The shared endpoint resolver; its watchers serve every provider.</param>
@@ -47,7 +47,7 @@ public sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpointP
         _serviceDiscoveryOptions = serviceDiscoveryOptions.Value;
         _defaultPortName = discoveryOptions.Value.DefaultPortName;
         _logger = logger;
-        _h2cNotice = new H2cNotice(logger);
+        _notices = new ServiceNotices(logger);
     }
 
     /// <inheritdoc/>
@@ -67,7 +67,7 @@ public sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpointP
             return false;
         }
 
-        provider = new KubernetesServiceEndpointProvider(parsed, _resolver, _options, _defaultPortName, _logger, _h2cNotice);
+        provider = new KubernetesServiceEndpointProvider(parsed, _resolver, _options, _defaultPortName, _logger, _notices);
         return true;
     }
 }

@@ -35,6 +35,9 @@ public sealed class KubernetesDestinationResolver : IDestinationResolver, IDispo
     private readonly Dictionary<ServiceKey, ServiceEndpointSnapshot> _lastKnown = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ServiceKey, IDisposable> _inUse = new();
 
+    // Services already named in the internalTrafficPolicy: Local warning; bounded, like _inUse, by YARP's configuration.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ServiceKey, byte> _localPolicyReported = new();
+
     /// <summary>Creates the resolver (normally through <c>AddKubernetesDestinationResolver()</c>).</summary>
     /// <param name="resolver">The shared endpoint resolver.</param>
     /// <param name="parser">Reads host names as Services.</param>
@@ -201,6 +204,11 @@ public sealed class KubernetesDestinationResolver : IDestinationResolver, IDispo
             var reason = new NoReadyEndpointsException(service, snapshot.NotReadyCount, snapshot.TerminatingCount, selection.PortName.Length == 0 ? null : selection.PortName).Message;
             Log.NoDestinations(_logger, id, config.Address, reason);
             return;
+        }
+
+        if (snapshot.ServiceInfo is { InternalTrafficPolicy: TrafficPolicy.Local, IsExternalName: false } && _localPolicyReported.TryAdd(service, 0))
+        {
+            Log.LocalTrafficPolicyNotApplied(_logger, service.Namespace, service.Name, id, selection.Targets.Length);
         }
 
         // The Host the pods expect: the Service name as written (without a "_port." label), with the port if one was written.
