@@ -24,7 +24,8 @@ internal sealed class ResourceInformer
     private readonly ServiceKey _service;
     private readonly ResiliencePipeline _pipeline;
     private readonly RejectionLog _rejections;
-    private ImmutableDictionary<string, object> _objects = ImmutableDictionary<string, object>.Empty.WithComparers(StringComparer.Ordinal);
+    // Swapped as a whole (a list) or replaced by a one-object successor (an event); written by the informer's task only.
+    private InformerStore _store;
     private string? _resourceVersion;
     private bool _needsList = true;
     private int _failuresSinceProgress;
@@ -46,6 +47,7 @@ internal sealed class ResourceInformer
     public ResourceInformer(ResourceQuery query, ServiceKey service, WatcherContext context, IResourceInformerOwner owner)
     {
         Query = query;
+        _store = InformerStore.Empty(query.Resource);
         _service = service;
         _context = context;
         _owner = owner;
@@ -83,23 +85,13 @@ internal sealed class ResourceInformer
     }
 
     /// <summary>
-    /// The objects currently matching, keyed by name, as held: Services as <see cref="ServiceProjection"/>, EndpointSlices
-    /// as <see cref="EndpointSliceProjection"/>, Endpoints and Pods as the client's typed objects (trimmed). Swapped as a
-    /// whole, never mutated.
+    /// The objects currently matching, keyed by name, with typed accessors (<see cref="InformerStore"/>). Immutable: each
+    /// change publishes a new store with one reference write.
     /// </summary>
-    public ImmutableDictionary<string, object> Objects => Volatile.Read(ref _objects);
+    public InformerStore Store => Volatile.Read(ref _store);
 
     /// <summary>The latest resourceVersion seen (list, event or bookmark).</summary>
     public string? ResourceVersion => Volatile.Read(ref _resourceVersion);
-
-    /// <summary>
-    /// The name of the object whose event caused the current <see cref="IResourceInformerOwner.OnChangedAsync"/> call, or
-    /// <see langword="null"/> when a list swapped the whole set in. Read by the owner during that call (same task).
-    /// </summary>
-    public string? LastChangedName { get; private set; }
-
-    /// <summary>What was held under <see cref="LastChangedName"/> before that change (null when nothing was, or after a list).</summary>
-    public object? LastReplaced { get; private set; }
 
     /// <summary>Whether the first list has completed.</summary>
     public bool HasSynced => _hasSynced;
@@ -232,13 +224,13 @@ internal sealed class ResourceInformer
             }
         }
 
-        var previous = _objects;
-        var builder = ImmutableDictionary.CreateBuilder<string, object>(StringComparer.Ordinal);
+        var previous = _store;
+        var builder = InformerStore.CreateBuilder();
         foreach (var item in list.Items)
         {
             if (item?.Metadata?.Name is { Length: > 0 } name && Admits(item.Metadata, out _))
             {
-                builder[name] = Project(item, previous.GetValueOrDefault(name));
+                builder[name] = Project(item, previous, name, _context.Strings);
             }
         }
 
@@ -248,15 +240,14 @@ internal sealed class ResourceInformer
         }
 
         // One swap: readers go from the old complete set to the new complete set, never through an empty one.
-        Volatile.Write(ref _objects, builder.ToImmutable());
+        var listed = InformerStore.FromList(Query.Resource, builder);
+        Volatile.Write(ref _store, listed);
         Volatile.Write(ref _resourceVersion, list.ResourceVersion);
         _needsList = false;
         _failuresSinceProgress = 0;
         _hasSynced = true;
         _owner.OnContact(this);
-        LastChangedName = null;
-        LastReplaced = null;
-        await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+        await _owner.OnChangedAsync(new InformerChange(this, InformerChangeKind.Listed, null, previous, listed), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -378,51 +369,56 @@ internal sealed class ResourceInformer
             return;
         }
 
-        var objects = _objects;
-        var replaced = objects.GetValueOrDefault(name);
-        ImmutableDictionary<string, object> updated;
+        var store = _store;
+        InformerStore updated;
+        var kind = InformerChangeKind.Removed;
         if (Admits(metadata, out var otherObject))
         {
-            updated = type switch
+            switch (type)
             {
-                WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, Project(item, replaced)),
-                WatchEventType.Deleted => objects.Remove(name),
-                _ => objects,
-            };
+                case WatchEventType.Added or WatchEventType.Modified:
+                    updated = store.With(name, Project(item, store, name, _context.Strings));
+                    kind = InformerChangeKind.Updated;
+                    break;
+                case WatchEventType.Deleted:
+                    updated = store.Without(name);
+                    break;
+                default:
+                    updated = store;
+                    break;
+            }
         }
         else
         {
             // Another namespace's object is not the one held under this name: leave that alone. The same object no longer
             // matching (a slice relabelled to another Service) is what a server reports as DELETED: what it held is no
             // longer this Service's, and keeping it would send this Service's requests to another Service's pods.
-            updated = otherObject ? objects : objects.Remove(name);
+            updated = otherObject ? store : store.Without(name);
         }
 
-        if (ReferenceEquals(updated, objects))
+        if (ReferenceEquals(updated, store))
         {
             return;
         }
 
-        Volatile.Write(ref _objects, updated);
-        LastChangedName = name;
-        LastReplaced = replaced;
-        await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _store, updated);
+        await _owner.OnChangedAsync(new InformerChange(this, kind, name, store, updated), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// What is held of an object: a namespace-wide watch holds every Service and EndpointSlice of the namespace, so those
-    /// are projected onto the few fields discovery reads (<paramref name="previous"/>, the version held so far, lends its
-    /// unchanged endpoint instances); other kinds are kept typed, without the metadata discovery never reads
-    /// (managedFields and annotations are often most of an object's size).
+    /// What is held of an object (the type <see cref="InformerStore"/> reads back): a namespace-wide watch holds every
+    /// Service and EndpointSlice of the namespace, so those are projected onto the few fields discovery reads (the version
+    /// held so far in <paramref name="previous"/> lends its unchanged endpoint instances); other kinds are kept typed,
+    /// without the metadata discovery never reads (managedFields and annotations are often most of an object's size).
     /// </summary>
-    private object Project(IKubernetesObject<V1ObjectMeta> item, object? previous)
+    private static object Project(IKubernetesObject<V1ObjectMeta> item, InformerStore previous, string name, StringPool strings)
     {
         switch (item)
         {
             case V1Service service:
-                return KubernetesObjectConverter.ProjectService(service, _context.Strings);
+                return KubernetesObjectConverter.ProjectService(service, strings);
             case V1EndpointSlice slice:
-                return KubernetesObjectConverter.ProjectSlice(slice, previous as EndpointSliceProjection, _context.Strings);
+                return KubernetesObjectConverter.ProjectSlice(slice, previous.FindSlice(name), strings);
             default:
                 item.Metadata.ManagedFields = null;
                 item.Metadata.Annotations = null;

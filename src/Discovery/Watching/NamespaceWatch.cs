@@ -79,7 +79,7 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
 
     public ValueTask DisposeAsync() => new(StopAsync());
 
-    public ServiceProjection? FindService(string name) => Services.Objects.TryGetValue(name, out var item) ? item as ServiceProjection : null;
+    public ServiceProjection? FindService(string name) => Services.Store.FindService(name);
 
     /// <summary>The slices of Service <paramref name="name"/>, ordered by name.</summary>
     public ImmutableArray<EndpointSliceProjection> SlicesOf(string name)
@@ -107,20 +107,20 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         return members;
     }
 
-    async ValueTask IResourceInformerOwner.OnChangedAsync(ResourceInformer informer, CancellationToken cancellationToken)
+    async ValueTask IResourceInformerOwner.OnChangedAsync(InformerChange change, CancellationToken cancellationToken)
     {
-        var changed = informer.LastChangedName;
-        if (ReferenceEquals(informer, Slices))
+        var changed = change.Name;
+        if (ReferenceEquals(change.Informer, Slices))
         {
             if (changed is null)
             {
-                ReindexSlices();
+                ReindexSlices(change.After);
                 await RebuildAllAsync(cancellationToken).ConfigureAwait(false);
                 await OnPartSyncedAsync(2, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            var (before, after) = ReindexSlice(changed, informer.LastReplaced as EndpointSliceProjection);
+            var (before, after) = ReindexSlice(changed, change.Before.FindSlice(changed), change.After.FindSlice(changed));
             if (before is not null)
             {
                 await RebuildAsync(before, cancellationToken).ConfigureAwait(false);
@@ -207,12 +207,12 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private void ReindexSlices()
+    private void ReindexSlices(InformerStore store)
     {
         var lists = new Dictionary<string, List<EndpointSliceProjection>>(StringComparer.Ordinal);
-        foreach (var item in Slices.Objects.Values)
+        foreach (var slice in store.Slices)
         {
-            if (item is EndpointSliceProjection { ServiceName: { } service } slice)
+            if (slice.ServiceName is { } service)
             {
                 if (!lists.TryGetValue(service, out var list))
                 {
@@ -235,10 +235,9 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         _slicesIndexed = true;
     }
 
-    private (string? Before, string? After) ReindexSlice(string name, EndpointSliceProjection? replaced)
+    private (string? Before, string? After) ReindexSlice(string name, EndpointSliceProjection? replaced, EndpointSliceProjection? current)
     {
         var before = replaced?.ServiceName;
-        var current = Slices.Objects.TryGetValue(name, out var item) ? item as EndpointSliceProjection : null;
         var after = current?.ServiceName;
         var index = _slicesByService;
         if (before is not null && index.TryGetValue(before, out var old))

@@ -298,8 +298,9 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         _stopping.Dispose();
     }
 
-    async ValueTask IResourceInformerOwner.OnChangedAsync(ResourceInformer informer, CancellationToken cancellationToken)
+    async ValueTask IResourceInformerOwner.OnChangedAsync(InformerChange change, CancellationToken cancellationToken)
     {
+        var informer = change.Informer;
         if (!IsOwn(informer))
         {
             // An informer stopped when the watcher moved onto a namespace watch, delivering its last change.
@@ -739,7 +740,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
             return null;
         }
 
-        return _serviceInformer.Objects.TryGetValue(Key.Name, out var item) ? item as ServiceProjection : null;
+        return _serviceInformer.Store.FindService(Key.Name);
     }
 
     /// <summary>
@@ -853,7 +854,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
                 return null;
             }
 
-            var pods = KubernetesObjectConverter.FromPods(endpointInformer.Objects.Values.OfType<V1Pod>(), _rejections);
+            var pods = KubernetesObjectConverter.FromPods(endpointInformer.Store.Pods, _rejections);
             return new ServiceEndpointSnapshot(Key, true, null, EndpointSourceKind.Pods, Intern(pods), _version + 1, endpointInformer.ResourceVersion, now, options.IncludeNotReadyEndpoints);
         }
 
@@ -887,18 +888,18 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
         {
             // Just switched from slices (SwitchTo): what the informer holds is still slices until the Endpoints list
             // arrives; building now would publish an empty set.
-            if (endpointInformer.Objects.Values.Any(static o => o is not V1Endpoints))
+            if (endpointInformer.Store is not { Resource: WatchedResource.Endpoints } endpointsStore)
             {
                 return null;
             }
 
             source = EndpointSourceKind.Endpoints;
-            endpoints = KubernetesObjectConverter.FromEndpoints(endpointInformer.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name), _rejections);
+            endpoints = KubernetesObjectConverter.FromEndpoints(endpointsStore.Endpoints.Where(e => e.Metadata?.Name == Key.Name), _rejections);
         }
         else
         {
             source = EndpointSourceKind.EndpointSlices;
-            endpoints = KubernetesObjectConverter.Merge(endpointInformer.Objects.Values.OfType<EndpointSliceProjection>().OrderBy(s => s.Name, StringComparer.Ordinal), _rejections);
+            endpoints = KubernetesObjectConverter.Merge(endpointInformer.Store.Slices.OrderBy(s => s.Name, StringComparer.Ordinal), _rejections);
             if (_mirrorInformer is { } mirror && !_mirrorFailed)
             {
                 if (!mirror.HasSynced)
@@ -909,7 +910,7 @@ internal sealed class ServiceWatcher : IResourceInformerOwner, IAsyncDisposable
                 if (endpoints.IsEmpty)
                 {
                     source = EndpointSourceKind.Endpoints;
-                    endpoints = KubernetesObjectConverter.FromEndpoints(mirror.Objects.Values.OfType<V1Endpoints>().Where(e => e.Metadata?.Name == Key.Name), _rejections);
+                    endpoints = KubernetesObjectConverter.FromEndpoints(mirror.Store.Endpoints.Where(e => e.Metadata?.Name == Key.Name), _rejections);
                 }
             }
         }
