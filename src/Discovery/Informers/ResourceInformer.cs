@@ -24,23 +24,26 @@ internal sealed class ResourceInformer
     private readonly ServiceKey _service;
     private readonly ResiliencePipeline _pipeline;
     private readonly RejectionLog _rejections;
-    // Swapped as a whole (a list) or replaced by a one-object successor (an event); written by the informer's task only.
+    // The one lock: guards the restart request (_round, _restartRequested, _switchRequested) and what owners read from
+    // other threads (_store, _resourceVersion, _hasSynced, _query). The informer's own task is the only writer of the
+    // latter and reads its own writes without it; every other field is used by that task alone.
+    private readonly object _lock = new();
+    // Swapped as a whole (a list) or replaced by a one-object successor (an event).
     private InformerStore _store;
     private string? _resourceVersion;
+    private bool _hasSynced;
+    private ResourceQuery _query = null!;
     private bool _needsList = true;
     private int _failuresSinceProgress;
     // Whether the current attempt's watch delivered anything, and the failure that ended such a watch (see AttemptAsync).
     private bool _watchProgressed;
     private Exception? _failureAfterProgress;
     // Restart: cancels the current run of the pipeline (its back-off delay, or the watch), optionally to watch another query.
-    private readonly object _roundGate = new();
     private CancellationTokenSource? _round;
     private bool _restartRequested;
     private ResourceQuery? _switchRequested;
     private int _malformedStreak;
     private int _prematureEnds;
-    private volatile bool _hasSynced;
-    private ResourceQuery _query = null!;
     private string _queryText = string.Empty;
     private ObjectFilter _filter = null!;
 
@@ -75,10 +78,21 @@ internal sealed class ResourceInformer
     /// <summary>The query being watched; changes once if the owner falls back (EndpointSlices → Endpoints).</summary>
     public ResourceQuery Query
     {
-        get => _query;
+        get
+        {
+            lock (_lock)
+            {
+                return _query;
+            }
+        }
+
         private set
         {
-            _query = value;
+            lock (_lock)
+            {
+                _query = value;
+            }
+
             _queryText = value.ToString();
             _filter = new ObjectFilter(value);
         }
@@ -88,20 +102,47 @@ internal sealed class ResourceInformer
     /// The objects currently matching, keyed by name, with typed accessors (<see cref="InformerStore"/>). Immutable: each
     /// change publishes a new store with one reference write.
     /// </summary>
-    public InformerStore Store => Volatile.Read(ref _store);
+    public InformerStore Store
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _store;
+            }
+        }
+    }
 
     /// <summary>The latest resourceVersion seen (list, event or bookmark).</summary>
-    public string? ResourceVersion => Volatile.Read(ref _resourceVersion);
+    public string? ResourceVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _resourceVersion;
+            }
+        }
+    }
 
     /// <summary>Whether the first list has completed.</summary>
-    public bool HasSynced => _hasSynced;
+    public bool HasSynced
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _hasSynced;
+            }
+        }
+    }
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             using var round = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            lock (_roundGate)
+            lock (_lock)
             {
                 _round = round;
                 _restartRequested = false;
@@ -131,7 +172,7 @@ internal sealed class ResourceInformer
             }
             finally
             {
-                lock (_roundGate)
+                lock (_lock)
                 {
                     _round = null;
                 }
@@ -147,7 +188,7 @@ internal sealed class ResourceInformer
     public void Restart(ResourceQuery? switchTo = null)
     {
         CancellationTokenSource? round;
-        lock (_roundGate)
+        lock (_lock)
         {
             if (switchTo is not null)
             {
@@ -241,11 +282,15 @@ internal sealed class ResourceInformer
 
         // One swap: readers go from the old complete set to the new complete set, never through an empty one.
         var listed = InformerStore.FromList(Query.Resource, builder);
-        Volatile.Write(ref _store, listed);
-        Volatile.Write(ref _resourceVersion, list.ResourceVersion);
+        lock (_lock)
+        {
+            _store = listed;
+            _resourceVersion = list.ResourceVersion;
+            _hasSynced = true;
+        }
+
         _needsList = false;
         _failuresSinceProgress = 0;
-        _hasSynced = true;
         _owner.OnContact(this);
         await _owner.OnChangedAsync(new InformerChange(this, InformerChangeKind.Listed, null, previous, listed), cancellationToken).ConfigureAwait(false);
     }
@@ -257,8 +302,11 @@ internal sealed class ResourceInformer
     /// </summary>
     private void SwitchTo(ResourceQuery fallback)
     {
-        _hasSynced = false;
-        Query = fallback;
+        lock (_lock)
+        {
+            _hasSynced = false;
+            Query = fallback;
+        }
     }
 
     private async Task<ResourceListResult> ListWithTimeoutAsync(CancellationToken cancellationToken)
@@ -355,7 +403,10 @@ internal sealed class ResourceInformer
 
         if (metadata.ResourceVersion is { Length: > 0 } resourceVersion)
         {
-            Volatile.Write(ref _resourceVersion, resourceVersion);
+            lock (_lock)
+            {
+                _resourceVersion = resourceVersion;
+            }
         }
 
         if (type == WatchEventType.Bookmark)
@@ -401,7 +452,10 @@ internal sealed class ResourceInformer
             return;
         }
 
-        Volatile.Write(ref _store, updated);
+        lock (_lock)
+        {
+            _store = updated;
+        }
         await _owner.OnChangedAsync(new InformerChange(this, kind, name, store, updated), cancellationToken).ConfigureAwait(false);
     }
 
