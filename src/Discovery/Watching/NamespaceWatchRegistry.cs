@@ -91,7 +91,7 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
             if (watch.RemoveMember(watcher) && _watches.TryGetValue(watch.Namespace, out var current) && ReferenceEquals(current, watch))
             {
                 _watches.Remove(watch.Namespace);
-                AddStopping(watch.StopAsync());
+                AddStopping_NeedsLock(watch.StopAsync());
             }
         }
     }
@@ -154,7 +154,7 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
 
             members = watch.TakeMembers();
             // Not awaited here: this runs on the informer's own task, which the stop waits for.
-            AddStopping(Task.Run(watch.StopAsync));
+            AddStopping_NeedsLock(Task.Run(watch.StopAsync));
         }
 
         foreach (var member in members.Values)
@@ -164,7 +164,7 @@ internal sealed class NamespaceWatchRegistry(WatcherContext context) : IAsyncDis
     }
 
     /// <summary>Under the lock: remembers a stop for disposal to wait for, forgetting those already done (a failed one stays, to be observed there).</summary>
-    private void AddStopping(Task stop)
+    private void AddStopping_NeedsLock(Task stop)
     {
         _stopping.RemoveAll(static t => t.IsCompletedSuccessfully);
         _stopping.Add(stop);

@@ -17,7 +17,8 @@ internal sealed class ServiceWatcher : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly SubscriberList _subscribers = new();
     private readonly SnapshotPublisher _publisher;
-    private readonly AccessRecheck _access;
+    // Created by the first RBAC refusal (most watchers never see one).
+    private AccessRecheck? _access;
     // Contact and failures of this watcher's own informers (and failures of its namespace watch, as they were reported).
     private readonly SourceHealth _health;
     private readonly long _startedAt;
@@ -36,7 +37,6 @@ internal sealed class ServiceWatcher : IAsyncDisposable
         IsPinned = pinned;
         _publisher = new SnapshotPublisher(key, context, _subscribers);
         var builder = new ServiceSnapshotBuilder(key, context, _publisher, new RejectionLog(context.Logger, key));
-        _access = new AccessRecheck(this, context, _publisher, podSelector);
         _health = new SourceHealth(context.TimeProvider);
         _scope = new SourceScope(this, context, registry, _subscribers, _publisher, builder, podSelector, _stopping.Token);
         _startedAt = context.TimeProvider.GetTimestamp();
@@ -112,7 +112,7 @@ internal sealed class ServiceWatcher : IAsyncDisposable
             return synced;
         }
 
-        if (_access.FaultIsForbidden && await _access.RecheckAsync(cancellationToken).ConfigureAwait(false) is { } fixedNow)
+        if (Volatile.Read(ref _access) is { FaultIsForbidden: true } access && await access.RecheckAsync(cancellationToken).ConfigureAwait(false) is { } fixedNow)
         {
             return fixedNow;
         }
@@ -264,7 +264,8 @@ internal sealed class ServiceWatcher : IAsyncDisposable
         // is fixed; a lookup after the fix retries at once, see AccessRecheck).
         if (error is KubernetesStatusException { IsForbidden: true } forbidden)
         {
-            _access.OnForbidden(query, forbidden, _scope.PerService()?.Refusal);
+            var access = LazyInitializer.EnsureInitialized(ref _access, () => new AccessRecheck(this, _context, _publisher, _podSelector));
+            access.OnForbidden(query, forbidden, _scope.PerService()?.Refusal);
         }
         else if (error is KubernetesStatusException { StatusCode: 401 })
         {

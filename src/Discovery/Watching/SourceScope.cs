@@ -39,8 +39,9 @@ internal sealed class SourceScope(
     private IEndpointSource? _current;
     // The namespace source being moved to (step 1 to step 2), or null.
     private NamespaceSource? _pending;
-    // Every per-Service source started, disposed with the watcher.
-    private readonly List<PerServiceSource> _started = [];
+    // Every per-Service source started, disposed with the watcher (created with the first: most watchers of a large
+    // namespace never have one, and 10,000 of them should not carry an empty list each).
+    private List<PerServiceSource>? _started;
 
     /// <summary>Every per-Service source started (to dispose with the watcher).</summary>
     public PerServiceSource[] Started
@@ -49,7 +50,7 @@ internal sealed class SourceScope(
         {
             lock (_gate)
             {
-                return [.. _started];
+                return _started is null ? [] : [.. _started];
             }
         }
     }
@@ -232,7 +233,7 @@ internal sealed class SourceScope(
 
             source = new PerServiceSource(watcher, context, podSelector, stopping);
             _current = source;
-            _started.Add(source);
+            (_started ??= []).Add(source);
         }
 
         source.Start();
