@@ -43,6 +43,8 @@ internal sealed class ResourceInformer
     private bool _restartRequested;
     private ResourceQuery? _switchRequested;
     private int _malformedStreak;
+    // A bad list (MalformedListException) was logged: its retries are not logged again until a good list arrives.
+    private bool _badListLogged;
     private int _prematureEnds;
     private string _queryText = string.Empty;
     private ObjectFilter _filter = null!;
@@ -265,6 +267,14 @@ internal sealed class ResourceInformer
             }
         }
 
+        if (list.Items.Count > 0 && !list.Items.Any(static i => i?.Metadata?.Name is { Length: > 0 }))
+        {
+            // Objects none of which can be held are a broken answer, not "everything was deleted": swapping in an empty set
+            // would take every endpoint away.
+            throw new MalformedListException(_queryText, list.Items.Count);
+        }
+
+        _badListLogged = false;
         var previous = _store;
         var builder = InformerStore.CreateBuilder();
         foreach (var item in list.Items)
@@ -504,7 +514,11 @@ internal sealed class ResourceInformer
         }
 
         _context.Metrics.Reconnects.Add(1, WatcherContext.Tags(_service, Query));
-        DiscoveryLog.ReadFailed(_context.Logger, error, _queryText, _service.Namespace, _service.Name, attempt, delay);
+        if (error is not MalformedListException || !_badListLogged)
+        {
+            _badListLogged |= error is MalformedListException;
+            DiscoveryLog.ReadFailed(_context.Logger, error, _queryText, _service.Namespace, _service.Name, attempt, delay);
+        }
         _owner.OnFailure(this, error);
     }
 
