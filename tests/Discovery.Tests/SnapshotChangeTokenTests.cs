@@ -99,16 +99,30 @@ public class SnapshotChangeTokenTests
     {
         await using var test = new TestResolver();
         var snapshot = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
-        _ = snapshot.ChangeToken.HasChanged;
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var changed = false;
-        for (var i = 0; i < 1000; i++)
+        static bool ReadMany(ServiceEndpointSnapshot snapshot)
         {
-            changed |= snapshot.ChangeToken.HasChanged;
+            var changed = false;
+            for (var i = 0; i < 1000; i++)
+            {
+                changed |= snapshot.ChangeToken.HasChanged;
+            }
+
+            return changed;
         }
 
-        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
-        Assert.False(changed);
+        // The first call runs the loop through the JIT (tier 0, then on-stack replacement), which may allocate on this thread:
+        // a full run at load ~35 once saw such bytes. A real allocation in HasChanged shows in every measured call, so the
+        // smallest of three measured calls must be zero.
+        Assert.False(ReadMany(snapshot));
+        var fewest = long.MaxValue;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Assert.False(ReadMany(snapshot));
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.Equal(0, fewest);
     }
 }
