@@ -126,14 +126,15 @@ public sealed class LoopbackPod : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops listening, then lets requests in flight finish until <paramref name="cancellationToken"/> (or the shutdown
-    /// timeout) ends the wait and closes what is open: new connections are refused, as when a pod dies. Only the first call acts.
+    /// Stops listening, then lets requests in flight finish for up to <paramref name="drain"/> (the host's shutdown
+    /// timeout when null) before closing what is open: new connections are refused, as when a pod dies. Only the first call acts.
     /// </summary>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    public async Task StopAsync(TimeSpan? drain = null)
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 0)
         {
-            await _app.StopAsync(cancellationToken);
+            using var bound = drain is { } limit ? new CancellationTokenSource(limit) : null;
+            await _app.StopAsync(bound?.Token ?? CancellationToken.None);
         }
     }
 
