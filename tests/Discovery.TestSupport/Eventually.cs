@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Discovery.TestSupport;
 
@@ -14,6 +15,9 @@ public static class Eventually
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
 
+    // With fake time: the real-time pause between steps, so that fake time runs at advanceStep per 5 ms.
+    private static readonly TimeSpan FakeTimePollInterval = TimeSpan.FromMilliseconds(5);
+
     /// <summary>Waits until <paramref name="condition"/> holds; fails the test, saying what it waited for, when the bound passes first.</summary>
     public static async Task True(Func<Task<bool>> condition, string because, TimeSpan? bound = null)
     {
@@ -27,6 +31,29 @@ public static class Eventually
     /// <inheritdoc cref="True(Func{Task{bool}}, string, TimeSpan?)"/>
     public static Task True(Func<bool> condition, string because, TimeSpan? bound = null)
         => True(() => Task.FromResult(condition()), because, bound);
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds, moving <paramref name="time"/> forward by <paramref name="advanceStep"/>
+    /// (500 ms unless told) between polls, for work driven by timers on fake time; fails the test when the real-time
+    /// bound passes first.
+    /// </summary>
+    public static async Task True(Func<bool> condition, string because, FakeTimeProvider time, TimeSpan? advanceStep = null, TimeSpan? bound = null)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        ArgumentNullException.ThrowIfNull(time);
+        var limit = bound ?? DefaultBound;
+        var started = Stopwatch.GetTimestamp();
+        while (!condition())
+        {
+            if (Stopwatch.GetElapsedTime(started) > limit)
+            {
+                Assert.Fail($"Timed out after {limit.TotalSeconds:0.#} s waiting until {because}.");
+            }
+
+            time.Advance(advanceStep ?? TimeSpan.FromMilliseconds(500));
+            await Task.Delay(FakeTimePollInterval, TestContext.Current.CancellationToken);
+        }
+    }
 
     /// <summary>
     /// Polls <paramref name="condition"/> until it holds or <paramref name="bound"/> passes, then asks once more; returns
