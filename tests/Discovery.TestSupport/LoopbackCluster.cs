@@ -1,6 +1,7 @@
 using Discovery.Testing;
 using k8s;
 using k8s.Models;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -58,6 +59,9 @@ public abstract class LoopbackCluster : IAsyncDisposable
 
         return pod;
     }
+
+    /// <summary>Starts a pod owned by the cluster speaking <paramref name="protocols"/> (<see cref="HttpProtocols.Http2"/> alone: an h2c-only server).</summary>
+    public Task<LoopbackPod> StartPodAsync(string name, HttpProtocols protocols) => StartPodAsync(name, new LoopbackPodOptions { Protocols = protocols });
 
     /// <summary>Applies a Service with the given ports; one port <c>http</c> 80 when none.</summary>
     public void ApplyService(string name, string? @namespace = null, params V1ServicePort[] ports)
