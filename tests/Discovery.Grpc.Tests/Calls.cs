@@ -19,7 +19,7 @@ public static class Calls
     public static Task<bool> ReachAllAsync(Pods.PodsClient client, params string[] pods)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        return Eventually.TrueAsync(async () =>
+        return Eventually.UntilAsync(async () =>
         {
             foreach (var pod in (await SpreadAsync(client, pods.Length)).Keys)
             {

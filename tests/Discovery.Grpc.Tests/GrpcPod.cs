@@ -1,36 +1,27 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Discovery.Grpc.Tests;
 
-/// <summary>A real Grpc.AspNetCore server on its own loopback address (h2c), standing in for one pod.</summary>
-public sealed class GrpcPod : IAsyncDisposable
+/// <summary>A real Grpc.AspNetCore server (h2c) on a shared loopback pod of the cluster, serving <c>Pods</c>.</summary>
+public sealed class GrpcPod
 {
-    // 127.0.0.0/8 is all loopback on Linux: each pod gets its own address. A range apart from the HTTP tests' backends.
-    private static int s_nextAddress;
-
-    private readonly WebApplication _app;
     private int _calls;
 
-    private GrpcPod(WebApplication app, string name, string address, int port)
+    private GrpcPod(string name)
     {
-        _app = app;
         Name = name;
-        Address = address;
-        Port = port;
     }
 
     public string Name { get; }
 
-    public string Address { get; }
+    /// <summary>The Kestrel server underneath (set once started).</summary>
+    public LoopbackPod Pod { get; private set; } = null!;
 
-    public int Port { get; }
+    public string Address => Pod.Address;
+
+    public int Port => Pod.Port;
 
     /// <summary>Unary calls this pod answered (or failed on purpose).</summary>
     public int Calls => Volatile.Read(ref _calls);
@@ -41,35 +32,29 @@ public sealed class GrpcPod : IAsyncDisposable
     /// <summary>Whether <see cref="FailEveryCallWith"/> sends response headers first, so that the status arrives in trailers.</summary>
     public bool FailAfterHeaders { get; set; }
 
-    public static string NextAddress()
+    /// <summary>Starts the server as a pod of <paramref name="cluster"/> (which disposes it).</summary>
+    public static async Task<GrpcPod> StartAsync(LoopbackCluster cluster, string name)
     {
-        var n = Interlocked.Increment(ref s_nextAddress);
-        return $"127.{30 + (n / 250 % 200)}.0.{(n % 250) + 2}";
-    }
-
-    public static async Task<GrpcPod> StartAsync(string name)
-    {
-        var address = NextAddress();
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(address), 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddRouting();
-        builder.Services.AddGrpc();
-        GrpcPod? pod = null;
-        builder.Services.AddSingleton(_ => pod!);
-        var app = builder.Build();
-        app.UseRouting();
-        app.MapGrpcService<PodsService>();
-        await app.StartAsync();
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        pod = new GrpcPod(app, name, address, new Uri(bound).Port);
+        var pod = new GrpcPod(name);
+        pod.Pod = await cluster.StartPodAsync(name, new LoopbackPodOptions
+        {
+            Protocols = HttpProtocols.Http2,
+            ConfigureServices = services =>
+            {
+                services.AddRouting();
+                services.AddGrpc();
+                services.AddSingleton(pod);
+            },
+            ConfigureApp = app =>
+            {
+                app.UseRouting();
+                app.MapGrpcService<PodsService>();
+            },
+        });
         return pod;
     }
 
     internal void Counted() => Interlocked.Increment(ref _calls);
-
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 
     private sealed class PodsService(GrpcPod pod) : Pods.PodsBase
     {

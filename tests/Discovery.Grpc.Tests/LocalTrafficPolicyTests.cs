@@ -15,7 +15,7 @@ public sealed class LocalTrafficPolicyTests
     public async Task A_kubernetes_channel_to_a_node_local_Service_balances_over_all_its_pods_and_says_so_once()
     {
         await using var cluster = await GrpcCluster.StartAsync(services => services.AddFakeLogging());
-        var service = EmulatorObjects.Service(GrpcCluster.Namespace, "local", EmulatorObjects.ServicePort(GrpcCluster.ServicePort, "grpc", appProtocol: "kubernetes.io/h2c"));
+        var service = EmulatorObjects.Service(GrpcCluster.ServiceNamespace, "local", EmulatorObjects.ServicePort(GrpcCluster.ServicePort, "grpc", appProtocol: "kubernetes.io/h2c"));
         service.Spec.InternalTrafficPolicy = "Local";
         cluster.Emulator.Apply(service);
         var a = await cluster.AddPodAsync("local", "local-a");

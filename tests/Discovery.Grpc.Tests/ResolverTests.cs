@@ -65,7 +65,7 @@ public sealed class ResolverTests
         await cluster.WaitForSnapshotAsync("flip", s => s.ReadyCount == 2);
 
         // The push reaches the channel asynchronously; once it has, the pod gets nothing more.
-        Assert.True(await Eventually.TrueAsync(async () => !(await Calls.SpreadAsync(client, 6)).ContainsKey(pods[0].Name)));
+        Assert.True(await Eventually.UntilAsync(async () => !(await Calls.SpreadAsync(client, 6)).ContainsKey(pods[0].Name)));
         var after = await Calls.SpreadAsync(client, 30);
         Assert.False(after.ContainsKey(pods[0].Name));
         Assert.Equal(2, after.Count);
@@ -128,7 +128,7 @@ public sealed class ResolverTests
         Assert.Contains("1 not ready", error.Status.Detail, StringComparison.Ordinal);
 
         cluster.SetReady(pod, true);
-        Assert.True(await Eventually.TrueAsync(async () =>
+        Assert.True(await Eventually.UntilAsync(async () =>
         {
             try
             {
@@ -173,7 +173,7 @@ public sealed class ResolverTests
 
         cluster.SetReady(serving, false);
         await cluster.WaitForSnapshotAsync("stream", s => s.ReadyCount == 1);
-        Assert.True(await Eventually.TrueAsync(async () => !(await Calls.SpreadAsync(client, 4)).ContainsKey(serving.Name)));
+        Assert.True(await Eventually.UntilAsync(async () => !(await Calls.SpreadAsync(client, 4)).ContainsKey(serving.Name)));
 
         var received = 1;
         while (await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken))

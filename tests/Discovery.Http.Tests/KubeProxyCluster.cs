@@ -1,4 +1,3 @@
-using Discovery.Testing;
 using k8s.Models;
 
 namespace Discovery.Http.Tests;
@@ -17,8 +16,7 @@ public static class KubeProxyCluster
     /// <summary>Applies the slice of one backend (one slice per backend, as each listens on its own port).</summary>
     public static void ApplyPod(this EmulatedCluster cluster, string service, Backend backend, string? node = null, string? zone = null, string[]? forZones = null, string[]? forNodes = null, bool ready = true, bool terminating = false)
     {
-        var endpoint = EmulatorObjects.Endpoint(backend.Address, ready: ready, serving: ready || terminating, terminating: terminating, zone: zone, nodeName: node);
-        endpoint.TargetRef = new V1ObjectReference { Kind = "Pod", Name = backend.Name, NamespaceProperty = "default" };
+        var endpoint = cluster.EndpointOf(backend, ready: ready, serving: ready || terminating, terminating: terminating, zone: zone, nodeName: node);
         if (forZones is not null || forNodes is not null)
         {
             endpoint.Hints = new V1EndpointHints
@@ -28,7 +26,7 @@ public static class KubeProxyCluster
             };
         }
 
-        cluster.Emulator.Apply(EmulatorObjects.EndpointSlice("default", service, EmulatedCluster.SliceName(service, backend), "IPv4", [endpoint], EmulatorObjects.SlicePort(backend.Port, "http")));
+        cluster.ApplySlice(service, EmulatedCluster.SliceName(service, backend), endpoint, backend.Port);
     }
 
     /// <summary>Applies a node with a zone label.</summary>

@@ -1,4 +1,3 @@
-using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -6,27 +5,17 @@ using Microsoft.Extensions.Logging;
 namespace Discovery.Integrations.Tests;
 
 /// <summary>
-/// The Kubernetes API emulator reached through the stock KubernetesClient, real Kestrel pods, and a service provider with
-/// whatever consumer a test registers (MESD, YARP). Each pod gets its own EndpointSlice, as each listens on its own port.
+/// The shared loopback cluster with no services of its own: each test builds the app of the consumer it tests (MESD,
+/// YARP) and registers the discovery core over the emulator's client with <see cref="AddCore"/>.
 /// </summary>
-public sealed class Cluster : IAsyncDisposable
+public sealed class Cluster : LoopbackCluster
 {
-    private readonly List<Pod> _pods = [];
-    private readonly IKubernetes _client;
-
-    private Cluster(KubernetesApiEmulator emulator, IKubernetes client)
+    private Cluster(Started started)
+        : base(started)
     {
-        Emulator = emulator;
-        _client = client;
     }
 
-    public KubernetesApiEmulator Emulator { get; }
-
-    public static async Task<Cluster> StartAsync()
-    {
-        var emulator = await KubernetesApiEmulator.StartAsync(new KubernetesApiEmulatorOptions(), TestContext.Current.CancellationToken);
-        return new Cluster(emulator, emulator.CreateClient());
-    }
+    public static async Task<Cluster> StartAsync() => new(await StartEmulatorAsync(register: null));
 
     /// <summary>Registers what every consumer needs: logging, configuration, the emulator's client and the discovery core.</summary>
     /// <param name="services">The app's services.</param>
@@ -40,7 +29,7 @@ public sealed class Cluster : IAsyncDisposable
             services.AddSingleton(configuration ?? new ConfigurationBuilder().Build());
         }
 
-        services.AddSingleton(_client);
+        services.AddSingleton(Kubernetes);
         services.AddKubernetesEndpointResolver(options =>
         {
             options.Namespace = "default";
@@ -49,46 +38,15 @@ public sealed class Cluster : IAsyncDisposable
         });
     }
 
-    public async Task<Pod> StartPodAsync(string name, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2)
-    {
-        var pod = await Pod.StartAsync(name, protocols);
-        lock (_pods)
-        {
-            _pods.Add(pod);
-        }
-
-        return pod;
-    }
-
     /// <summary>A Service with the given ports (default one named <c>http</c>) and one slice per pod on that port name.</summary>
     public void ApplyService(string name, IEnumerable<Pod> pods, params V1ServicePort[] ports)
     {
-        Emulator.Apply(EmulatorObjects.Service("default", name, ports.Length > 0 ? ports : [EmulatorObjects.ServicePort(80, "http")]));
+        ApplyService(name, @namespace: null, ports);
         foreach (var pod in pods)
         {
             ApplyPod(name, pod);
         }
     }
 
-    public void ApplyPod(string service, Pod pod, string portName = "http", bool ready = true)
-    {
-        var endpoint = EmulatorObjects.Endpoint(pod.Address, ready: ready);
-        endpoint.TargetRef = new V1ObjectReference { Kind = "Pod", Name = pod.Name, NamespaceProperty = "default" };
-        Emulator.Apply(EmulatorObjects.EndpointSlice("default", service, SliceName(service, pod), "IPv4", [endpoint], EmulatorObjects.SlicePort(pod.Port, portName)));
-    }
-
-    public void SetReady(string service, Pod pod, bool ready) => Emulator.SetEndpointConditions("default", SliceName(service, pod), pod.Address, ready);
-
-    public static string SliceName(string service, Pod pod) => $"{service}-{pod.Name}";
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var pod in _pods)
-        {
-            await pod.DisposeAsync();
-        }
-
-        _client.Dispose();
-        await Emulator.DisposeAsync();
-    }
+    public void ApplyPod(string service, Pod pod, string portName = "http", bool ready = true) => ApplyPodSlice(service, pod, portName, ready);
 }

@@ -34,7 +34,7 @@ public sealed class ApiOutageTests
             await stack.Resolver.GetSnapshotAsync(Cluster.Key(service), TestContext.Current.CancellationToken);
         }
 
-        await Wait.ForAsync(() => emulator.OpenWatchCount >= 2 * services.Length, TimeSpan.FromSeconds(10), "every watch is open");
+        await Eventually.True(() => emulator.OpenWatchCount >= 2 * services.Length, "every watch is open", TimeSpan.FromSeconds(10));
 
         var load = new Load(stack.Client, [.. services.Select(s => (Cluster.UriOf(s), Cluster.Key(s)))]);
         using var stopLoad = new CancellationTokenSource();
@@ -55,12 +55,12 @@ public sealed class ApiOutageTests
         var sentDuring = load.Sent - sentBefore;
 
         var resumeBound = TimeSpan.FromSeconds(45);
-        var resumed = await Wait.UntilAsync(() => emulator.OpenWatchCount >= 2 * services.Length, resumeBound);
+        var resumed = await Eventually.UntilAsync(() => emulator.OpenWatchCount >= 2 * services.Length, resumeBound);
         var resumedAfter = Stopwatch.GetElapsedTime(back);
 
         // A change made after the return must reach requests.
         Cluster.SetEndpoints(emulator, services[0], pods.Port, [PodPool.Address(1, 0)]);
-        var propagated = await Wait.UntilAsync(
+        var propagated = await Eventually.UntilAsync(
             () => stack.Resolver.TryGetSnapshot(Cluster.Key(services[0]), out var s) && s.UsableEndpoints.Length == 1,
             TimeSpan.FromSeconds(45));
         var propagatedAfter = Stopwatch.GetElapsedTime(back);

@@ -69,7 +69,7 @@ public sealed class ChurnSoakTests
         var load = new Load(stack.Client, [(Cluster.UriOf(service), key)]);
         // Warm-up over all twelve pods, so that connection pools to every pod exist before the memory baseline.
         Cluster.SetEndpoints(emulator, service, pods.Port, pods.Addresses);
-        await Wait.ForAsync(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == PoolSize, TimeSpan.FromSeconds(10), "all pods are in the set");
+        await Eventually.True(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == PoolSize, "all pods are in the set", TimeSpan.FromSeconds(10));
         using (var warm = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
         {
             // Connection pools grow to their working size before the baseline is taken.
@@ -83,7 +83,7 @@ public sealed class ChurnSoakTests
         }
 
         Cluster.SetEndpoints(emulator, service, pods.Port, current.Select(i => PodPool.Address(6, i)));
-        await Wait.ForAsync(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == SetSize, TimeSpan.FromSeconds(10), "the set is back to six");
+        await Eventually.True(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == SetSize, "the set is back to six", TimeSpan.FromSeconds(10));
         var memoryStart = RuntimeProbe.ManagedMemoryAfterFullGc();
         await using var probe = new RuntimeProbe();
         using var stop = new CancellationTokenSource(duration);
@@ -149,7 +149,7 @@ public sealed class ChurnSoakTests
         await Task.WhenAll([churn, memorySampler, .. callers]).WaitAsync(duration + TimeSpan.FromSeconds(60));
         var elapsed = Stopwatch.GetElapsedTime(started);
         // Subscriber callbacks may still be on their way: the history is complete once it holds the snapshot now current.
-        await Wait.ForAsync(() => stack.Resolver.TryGetSnapshot(key, out var last) && history.ContainsKey(last.Version), TimeSpan.FromSeconds(10), "the history holds the current snapshot");
+        await Eventually.True(() => stack.Resolver.TryGetSnapshot(key, out var last) && history.ContainsKey(last.Version), "the history holds the current snapshot", TimeSpan.FromSeconds(10));
 
         // Re-check suspects against the complete history.
         var stalePicks = 0;

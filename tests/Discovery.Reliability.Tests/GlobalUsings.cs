@@ -1,1 +1,2 @@
 global using Discovery.Reliability.Tests.Infrastructure;
+global using Discovery.TestSupport;

@@ -87,11 +87,11 @@ public sealed class HostileInputTests
                 // between watches), written and flushed. Before it, the previous case's change was applied, so that watch
                 // is live.
                 var sent = api.SendLine(line);
-                var delivered = await Wait.UntilAsync(() => sent.IsCompleted, TimeSpan.FromSeconds(10));
+                var delivered = await Eventually.UntilAsync(() => sent.IsCompleted, TimeSpan.FromSeconds(10));
                 var address = PodPool.Address(5, ++marker);
                 var valid = api.SetSlice(Service, 8080, address);
                 _ = api.SendLine(RawApi.Line("MODIFIED", valid));
-                var applied = await Wait.UntilAsync(
+                var applied = await Eventually.UntilAsync(
                     () => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == 1 && s.UsableEndpoints[0].Address == address,
                     TimeSpan.FromSeconds(10));
                 if (!applied)
@@ -111,8 +111,8 @@ public sealed class HostileInputTests
             var weird = Discovery.Testing.EmulatorObjects.EndpointSlice(Cluster.Namespace, Service, Service + "-weird", 8080, "http", ["not-an-ip", "evil.example/x?", "127.77.5.251"]);
             weird.Metadata.ResourceVersion = api.NextVersion();
             var weirdSent = api.SendLine(RawApi.Line("ADDED", weird));
-            Assert.True(await Wait.UntilAsync(() => foreignSent.IsCompleted && weirdSent.IsCompleted, TimeSpan.FromSeconds(10)), "the foreign and non-IP slices did not reach the client");
-            Assert.True(await Wait.UntilAsync(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.Endpoints.Any(e => e.Address == "127.77.5.251"), TimeSpan.FromSeconds(10)), "the slice with non-IP addresses was not applied");
+            Assert.True(await Eventually.UntilAsync(() => foreignSent.IsCompleted && weirdSent.IsCompleted, TimeSpan.FromSeconds(10)), "the foreign and non-IP slices did not reach the client");
+            Assert.True(await Eventually.UntilAsync(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.Endpoints.Any(e => e.Address == "127.77.5.251"), TimeSpan.FromSeconds(10)), "the slice with non-IP addresses was not applied");
             stack.Resolver.TryGetSnapshot(key, out var final);
             var addresses = final!.Endpoints.Select(e => e.Address).ToArray();
 
@@ -173,7 +173,7 @@ public sealed class HostileInputTests
             emulator.Faults.InjectMalformedLine();
             var address = PodPool.Address(5, 200 + i);
             Cluster.SetEndpoints(emulator, service, 8080, [address]);
-            if (await Wait.UntilAsync(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == 1 && s.UsableEndpoints[0].Address == address, TimeSpan.FromSeconds(10)))
+            if (await Eventually.UntilAsync(() => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == 1 && s.UsableEndpoints[0].Address == address, TimeSpan.FromSeconds(10)))
             {
                 applied++;
             }

@@ -49,7 +49,7 @@ public sealed class ManyServicesTests
         }
 
         var syncAll = DateTime.UtcNow - started;
-        await Wait.ForAsync(() => emulator.OpenWatchCount >= 2 * count, TimeSpan.FromSeconds(60), $"all {2 * count} watches are open");
+        await Eventually.True(() => emulator.OpenWatchCount >= 2 * count, $"all {2 * count} watches are open", TimeSpan.FromSeconds(60));
         var memoryWatching = RuntimeProbe.ManagedMemoryAfterFullGc();
         var active = names.Where((_, i) => i % 2 == 0).ToArray();
 
@@ -65,7 +65,7 @@ public sealed class ManyServicesTests
         }
 
         var evictionStarted = DateTime.UtcNow;
-        var closed = await Wait.UntilAsync(() => emulator.OpenWatchCount <= 2 * active.Length, TimeSpan.FromSeconds(60));
+        var closed = await Eventually.UntilAsync(() => emulator.OpenWatchCount <= 2 * active.Length, TimeSpan.FromSeconds(60));
         var closeTook = DateTime.UtcNow - evictionStarted;
         await Task.Delay(TimeSpan.FromSeconds(1));
         var memoryAfter = RuntimeProbe.ManagedMemoryAfterFullGc();

@@ -134,7 +134,7 @@ public sealed class RelistDuringChurnTests
         var expected = emulator.List<k8s.Models.V1EndpointSlice>(Cluster.Namespace)
             .Where(s => s.Metadata.Name.StartsWith(service, StringComparison.Ordinal))
             .SelectMany(s => s.Endpoints.Select(e => e.Addresses[0])).Order().ToArray();
-        var converged = await Wait.UntilAsync(
+        var converged = await Eventually.UntilAsync(
             () => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Select(e => e.Address).Order().SequenceEqual(expected),
             TimeSpan.FromSeconds(15));
         var requests = emulator.Requests;

@@ -155,11 +155,11 @@ public sealed class SecurityTests
             int ReadFailures() => logs.Records.Count(r => r.Message.Contains("failed (attempt", StringComparison.Ordinal));
             var failuresBefore = ReadFailures();
             await emulator.Faults.StartOutageAsync(OutageMode.RefuseConnections);
-            await Wait.ForAsync(() => ReadFailures() >= failuresBefore + 2, TimeSpan.FromSeconds(30), "the watcher logs failed reconnects during the outage");
+            await Eventually.True(() => ReadFailures() >= failuresBefore + 2, "the watcher logs failed reconnects during the outage", TimeSpan.FromSeconds(30));
             outageFailures = ReadFailures() - failuresBefore;
             emulator.Access.RequiredBearerToken = "rotated-" + Guid.NewGuid().ToString("N");
             await emulator.Faults.EndOutageAsync();
-            await Wait.ForAsync(() => logs.Records.Any(r => CapturedLogs.FullText(r).Contains("401", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), "a reconnect is refused with 401 and logged");
+            await Eventually.True(() => logs.Records.Any(r => CapturedLogs.FullText(r).Contains("401", StringComparison.Ordinal)), "a reconnect is refused with 401 and logged", TimeSpan.FromSeconds(30));
             afterRotation = await Failure(() => resolver.GetSnapshotAsync(Cluster.Key("after-rotation"), TestContext.Current.CancellationToken).AsTask());
             exercised.Add(Describe(afterRotation));
         }

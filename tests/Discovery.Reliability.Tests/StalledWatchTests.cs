@@ -32,7 +32,7 @@ public sealed partial class StalledWatchTests
         await stack.Resolver.GetSnapshotAsync(key, TestContext.Current.CancellationToken);
 
         (DateTime At, bool Watch, string Resource, string Query)[] SliceWatches() => [.. api.Requests.Where(r => r.Watch && r.Resource == "endpointslices")];
-        await Wait.ForAsync(() => SliceWatches().Length >= 1, TimeSpan.FromSeconds(10), "the EndpointSlice watch opens");
+        await Eventually.True(() => SliceWatches().Length >= 1, "the EndpointSlice watch opens", TimeSpan.FromSeconds(10));
         var first = SliceWatches()[0];
         var askedSeconds = int.Parse(TimeoutSeconds().Match(first.Query).Groups[1].Value, CultureInfo.InvariantCulture);
         var deadline = TimeSpan.FromSeconds(askedSeconds) + grace;
@@ -43,9 +43,9 @@ public sealed partial class StalledWatchTests
         _ = api.SendLine(RawApi.Line("MODIFIED", changed));
 
         var bound = deadline + TimeSpan.FromSeconds(15);
-        var detected = await Wait.UntilAsync(() => SliceWatches().Length >= 2, bound);
+        var detected = await Eventually.UntilAsync(() => SliceWatches().Length >= 2, bound);
         var detectedAfter = detected ? SliceWatches()[1].At - first.At : (TimeSpan?)null;
-        var recovered = await Wait.UntilAsync(
+        var recovered = await Eventually.UntilAsync(
             () => stack.Resolver.TryGetSnapshot(key, out var s) && s.UsableEndpoints.Length == 1 && s.UsableEndpoints[0].Address == "127.77.4.3",
             bound);
         var recoveredAfter = DateTime.UtcNow - first.At;

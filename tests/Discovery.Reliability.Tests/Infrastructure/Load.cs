@@ -180,31 +180,3 @@ internal sealed class RuntimeProbe : IAsyncDisposable
         }
     }
 }
-
-internal static class Wait
-{
-    /// <summary>Polls <paramref name="condition"/> every 10 ms until true or <paramref name="timeout"/> (real time) passes.</summary>
-    public static async Task<bool> UntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (!condition())
-        {
-            if (Stopwatch.GetElapsedTime(started) > timeout)
-            {
-                return false;
-            }
-
-            await Task.Delay(10);
-        }
-
-        return true;
-    }
-
-    public static async Task ForAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        if (!await UntilAsync(condition, timeout))
-        {
-            Assert.Fail($"Timed out after {timeout.TotalSeconds:0.#} s waiting until {what}.");
-        }
-    }
-}
