@@ -639,9 +639,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             // A gRPC call answers 200 whatever happened: its status is a grpc-status header (trailers-only) or trailer.
             if (!GrpcStatusClassifier.TryGetStatus(response.Headers, out var status))
             {
-                var client = _client;
-                response.Content = new GrpcTrailersContent(response, response.Content, late =>
-                    balancer.ReportOutcome(destination, late, elapsed, client.UsesSystemClock ? Stopwatch.GetTimestamp() : client.TimeProvider.GetTimestamp()));
+                ReportOutcomeWithTrailers(_client, balancer, destination, response, elapsed);
                 metrics.Completed(balancer.Service, destination, method, originalUri, elapsed, statusCode, outcome, _client.Options.EndpointMetricTags);
                 if (activity is not null)
                 {
@@ -663,6 +661,15 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
             AttemptActivity.Stop(activity, outcome, statusCode);
         }
     }
+
+    /// <summary>Defers the outcome of a gRPC call whose status comes in the trailers until the response content has read them.</summary>
+    /// <remarks>
+    /// A method of its own: the closure's captures would otherwise be hoisted into a display class allocated on every call of
+    /// <see cref="EndAttempt"/> (48 B per request on the success path, gRPC or not), not only when this branch runs.
+    /// </remarks>
+    private static void ReportOutcomeWithTrailers(DiscoveryClient client, ServicePortBalancer balancer, DestinationState destination, HttpResponseMessage response, TimeSpan elapsed)
+        => response.Content = new GrpcTrailersContent(response, response.Content, late =>
+            balancer.ReportOutcome(destination, late, elapsed, client.UsesSystemClock ? Stopwatch.GetTimestamp() : client.TimeProvider.GetTimestamp()));
 
     /// <summary>The inner send, with an exception thrown synchronously turned into a faulted task like any other failure.</summary>
     private Task<HttpResponseMessage> SendInner(HttpRequestMessage request, CancellationToken cancellationToken)
