@@ -46,6 +46,23 @@ public sealed class AllocationTests
     }
 
     [Fact]
+    public async Task A_warm_request_allocates_no_more_than_the_floor_with_the_core_resolver_holding_snapshots()
+    {
+        // The core's own resolver, synced against the emulator: the host entry holds the snapshot and only checks it.
+        await using var cluster = await EmulatedCluster.StartAsync();
+        cluster.Emulator.ApplyServiceWithEndpoints("default", "alpaca-prod", 8080, ["10.0.0.1", "10.0.0.2", "10.0.0.3"], withEndpoints: false);
+        await cluster.WaitForSnapshotAsync("alpaca-prod", s => s.Endpoints.Length == 3);
+        var parser = (ServiceHostParser)cluster.Provider.GetService(typeof(ServiceHostParser))!;
+        using var ours = new HttpMessageInvoker(new DiscoveryHttpHandler(cluster.Resolver, parser) { InnerHandler = new CachedResponseHandler() });
+        using var floor = new HttpMessageInvoker(new RewriteOnlyHandler(PodUri) { InnerHandler = new CachedResponseHandler() });
+
+        var floorBytes = Measure(floor, withHeader: true);
+        var oursBytes = Measure(ours, withHeader: true);
+        TestContext.Current.TestOutputHelper?.WriteLine($"per request: floor {floorBytes:F1} B, ours {oursBytes:F1} B");
+        Assert.True(oursBytes <= floorBytes + 1, $"The handler allocates {oursBytes:F1} B per warm request; the floor allocates {floorBytes:F1} B.");
+    }
+
+    [Fact]
     public void The_measurement_sees_one_extra_allocation_per_request()
     {
         // The test above would pass vacuously if the measurement missed the handler's allocations: one small object per request
