@@ -10,7 +10,7 @@ namespace Discovery.ServiceDiscovery;
 /// name form (<c>alpaca-prod</c>, <c>alpaca-prod.demo</c>, <c>alpaca-prod.demo.svc[.cluster.local]</c>) and declines the
 /// rest (IP literals, <c>localhost</c>, external names), which the next providers then handle.
 /// </summary>
-public sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpointProviderFactory
+internal sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpointProviderFactory
 {
     private readonly IServiceEndpointResolver _resolver;
     private readonly ServiceHostParser _parser;

@@ -21,7 +21,7 @@ namespace Discovery.Yarp;
 /// the cause; the token fires when that changes. A malformed name or an unknown port name is a configuration error and
 /// throws, which YARP reports for the cluster. When the API cannot be read, the last known endpoints stay in use.</para>
 /// </remarks>
-public sealed class KubernetesDestinationResolver : IDestinationResolver, IDisposable
+internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDisposable
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
 

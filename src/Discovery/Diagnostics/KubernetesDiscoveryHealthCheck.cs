@@ -7,7 +7,7 @@ namespace Discovery;
 /// Reports watchers that never synced within <see cref="KubernetesDiscoveryOptions.InitialSyncTimeout"/> and watchers
 /// that are failing with endpoints older than <see cref="KubernetesDiscoveryOptions.StaleAfter"/>.
 /// </summary>
-public sealed class KubernetesDiscoveryHealthCheck : IHealthCheck
+internal sealed class KubernetesDiscoveryHealthCheck : IHealthCheck
 {
     private readonly KubernetesServiceEndpointResolver _resolver;
     private readonly KubernetesDiscoveryOptions _options;

@@ -7,7 +7,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class KubernetesDiscoveryHealthChecksBuilderExtensions
 {
     /// <summary>
-    /// Adds <see cref="KubernetesDiscoveryHealthCheck"/>, reporting watchers that have not synced or are stale. Requires
+    /// Adds the discovery health check, reporting watchers that never synced within
+    /// <see cref="KubernetesDiscoveryOptions.InitialSyncTimeout"/> or are failing with endpoints older than
+    /// <see cref="KubernetesDiscoveryOptions.StaleAfter"/>. Requires
     /// <see cref="KubernetesDiscoveryServiceCollectionExtensions.AddKubernetesEndpointResolver"/>.
     /// </summary>
     /// <param name="builder">The health checks builder.</param>

@@ -7,7 +7,7 @@ namespace Discovery;
 public sealed class PortSelection
 {
     /// <summary>Creates a port selection.</summary>
-    public PortSelection(ServiceEndpointSnapshot snapshot, string portName, int? servicePort, string? appProtocol, ImmutableArray<EndpointTarget> targets)
+    internal PortSelection(ServiceEndpointSnapshot snapshot, string portName, int? servicePort, string? appProtocol, ImmutableArray<EndpointTarget> targets)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         Snapshot = snapshot;

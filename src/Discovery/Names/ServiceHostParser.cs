@@ -41,7 +41,7 @@ public sealed class ServiceHostParser
     /// namespace from the service-account namespace file, else <c>default</c>.
     /// </summary>
     /// <param name="options">The discovery options.</param>
-    public static string ResolveDefaultNamespace(KubernetesDiscoveryOptions options)
+    internal static string ResolveDefaultNamespace(KubernetesDiscoveryOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (!string.IsNullOrWhiteSpace(options.Namespace))
