@@ -30,7 +30,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     /// <param name="parser">The host parser of the discovery core.</param>
     /// <param name="options">The options; defaults when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Where to log; nowhere when <see langword="null"/>.</param>
-    /// <param name="timeProvider">The clock of ejection back-off; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The clock of the request path (latency, ejection back-off, attempt timeouts); <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <param name="meterFactory">Creates the <c>Discovery.Http</c> meter; a standalone meter when <see langword="null"/>.</param>
     /// <param name="defaultPortName">The port name used when a request names none and the Service has several.</param>
     public DiscoveryHttpHandler(
