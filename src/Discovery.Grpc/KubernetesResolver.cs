@@ -33,8 +33,9 @@ internal sealed class KubernetesResolver : Resolver
     private readonly Action<ServiceEndpointSnapshot> _onSnapshot;
     private ServiceEndpointSnapshot? _latest;
 
-    // Only the publishing task reads and writes it.
+    // Only the publishing task reads and writes them.
     private ServiceEndpointSnapshot? _published;
+    private bool _localPolicyReported;
     private Action<ResolverResult>? _listener;
     private int _started;
 
@@ -269,6 +270,13 @@ internal sealed class KubernetesResolver : Resolver
         {
             Fail(new NoReadyEndpointsException(target.Service, snapshot.NotReadyCount, snapshot.TerminatingCount, selection.PortName.Length == 0 ? null : selection.PortName));
             return;
+        }
+
+        if (!_localPolicyReported && snapshot.ServiceInfo is { InternalTrafficPolicy: TrafficPolicy.Local, IsExternalName: false })
+        {
+            // Once per channel: grpc-dotnet's balancer has no notion of nodes, and the filter lives in the HttpClient handler.
+            _localPolicyReported = true;
+            Log.LocalTrafficPolicyNotApplied(_logger, _address.OriginalString, target.Service.Namespace, target.Service.Name, selection.Targets.Length);
         }
 
         var addresses = new BalancerAddress[selection.Targets.Length];

@@ -18,6 +18,7 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
     private readonly KubernetesServiceEndpointProviderOptions _options;
     private readonly string? _defaultPortName;
     private readonly ILogger _logger;
+    private readonly ServiceNotices _notices;
     private IDisposable? _inUse;
 
     public KubernetesServiceEndpointProvider(
@@ -25,13 +26,15 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
         IServiceEndpointResolver resolver,
         KubernetesServiceEndpointProviderOptions options,
         string? defaultPortName,
-        ILogger logger)
+        ILogger logger,
+        ServiceNotices notices)
     {
         _query = query;
         _resolver = resolver;
         _options = options;
         _defaultPortName = defaultPortName;
         _logger = logger;
+        _notices = notices;
     }
 
     /// <summary>The Service name as written: MESD's handler sends it as the Host header.</summary>
@@ -91,6 +94,19 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
             throw new NoReadyEndpointsException(service, snapshot.NotReadyCount, snapshot.TerminatingCount, selection.PortName.Length == 0 ? null : selection.PortName);
         }
 
+        if (snapshot.ServiceInfo is { InternalTrafficPolicy: TrafficPolicy.Local, IsExternalName: false })
+        {
+            _notices.LocalTrafficPolicy(service, selection.Targets.Length);
+        }
+
+        // MESD's handler has no notion of a request's HTTP version: the port's appProtocol reaches consumers as a feature, and
+        // the app's log says once what an h2c port needs from its clients.
+        var appProtocol = AppProtocolFeature.For(selection.AppProtocol, scheme);
+        if (appProtocol is { RequiresHttp2PriorKnowledge: true })
+        {
+            _notices.H2cPort(service, selection.PortName);
+        }
+
         foreach (var target in selection.Targets)
         {
             var endpoint = MesdEndpoint.Create(ToEndPoint(scheme, target));
@@ -98,6 +114,11 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
             if (_options.ApplyHostName)
             {
                 endpoint.Features.Set<IHostNameFeature>(this);
+            }
+
+            if (appProtocol is not null)
+            {
+                endpoint.Features.Set<IKubernetesAppProtocolFeature>(appProtocol);
             }
 
             endpoints.Endpoints.Add(endpoint);

@@ -18,6 +18,7 @@ internal sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpoin
     private readonly ServiceDiscoveryOptions _serviceDiscoveryOptions;
     private readonly string? _defaultPortName;
     private readonly ILogger _logger;
+    private readonly ServiceNotices _notices;
 
     /// <summary>Creates the factory (normally through <c>AddKubernetesServiceEndpointProvider()</c>).</summary>
     /// <param name="resolver">The shared endpoint resolver; its watchers serve every provider.</param>
@@ -46,6 +47,7 @@ internal sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpoin
         _serviceDiscoveryOptions = serviceDiscoveryOptions.Value;
         _defaultPortName = discoveryOptions.Value.DefaultPortName;
         _logger = logger;
+        _notices = new ServiceNotices(logger);
     }
 
     /// <inheritdoc/>
@@ -65,7 +67,7 @@ internal sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpoin
             return false;
         }
 
-        provider = new KubernetesServiceEndpointProvider(parsed, _resolver, _options, _defaultPortName, _logger);
+        provider = new KubernetesServiceEndpointProvider(parsed, _resolver, _options, _defaultPortName, _logger, _notices);
         return true;
     }
 }

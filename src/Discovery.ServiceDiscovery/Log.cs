@@ -13,4 +13,10 @@ internal static partial class Log
 
     [LoggerMessage(3, LogLevel.Debug, "'{Query}': an earlier service discovery provider (configuration) already supplied endpoints; Kubernetes is not asked.")]
     public static partial void SkippedResolution(ILogger logger, string? query);
+
+    [LoggerMessage(4, LogLevel.Information, "Service {Namespace}/{Service} port '{Port}' has appProtocol kubernetes.io/h2c (HTTP/2 without TLS). MESD's HttpClient handler sets only the address and Host of a request, not its HTTP version: clients that call this port must send HTTP/2 themselves (DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact; gRPC channels do), or call it through AddKubernetesDiscovery()'s handler, which does. Its endpoints carry IKubernetesAppProtocolFeature.")]
+    public static partial void H2cPort(ILogger logger, string @namespace, string service, string port);
+
+    [LoggerMessage(5, LogLevel.Warning, "Service {Namespace}/{Service} has internalTrafficPolicy: Local (kube-proxy sends its callers only to endpoints on their own node), which MESD cannot apply: it resolves to all {Count} usable endpoints, on every node. Call node-local Services through AddKubernetesDiscovery()'s HttpClient handler, which applies the policy.")]
+    public static partial void LocalTrafficPolicyNotApplied(ILogger logger, string @namespace, string service, int count);
 }

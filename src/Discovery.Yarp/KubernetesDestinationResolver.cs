@@ -35,6 +35,9 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
     private readonly Dictionary<ServiceKey, ServiceEndpointSnapshot> _lastKnown = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ServiceKey, IDisposable> _inUse = new();
 
+    // Services already named in the internalTrafficPolicy: Local warning; bounded, like _inUse, by YARP's configuration.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ServiceKey, byte> _localPolicyReported = new();
+
     /// <summary>Creates the resolver (normally through <c>AddKubernetesDestinationResolver()</c>).</summary>
     /// <param name="resolver">The shared endpoint resolver.</param>
     /// <param name="parser">Reads host names as Services.</param>
@@ -203,6 +206,11 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
             return;
         }
 
+        if (snapshot.ServiceInfo is { InternalTrafficPolicy: TrafficPolicy.Local, IsExternalName: false } && _localPolicyReported.TryAdd(service, 0))
+        {
+            Log.LocalTrafficPolicyNotApplied(_logger, service.Namespace, service.Name, id, selection.Targets.Length);
+        }
+
         // The Host the pods expect: the Service name as written (without a "_port." label), with the port if one was written.
         var hostName = parse.PortName is null ? address.Host : address.Host[(address.Host.IndexOf('.', StringComparison.Ordinal) + 1)..];
         var host = config.Host is { Length: > 0 } configured
@@ -217,7 +225,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
                 Address = address.Scheme + "://" + target.Authority + path,
                 Host = host,
                 Health = health is null ? config.Health : RewriteHealth(health, target),
-                Metadata = WithPodMetadata(config.Metadata, target),
+                Metadata = WithPodMetadata(config.Metadata, target, service, selection.AppProtocol),
             };
             results[id + "/" + target.Authority] = expanded;
         }
@@ -239,22 +247,29 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
         return health.Scheme + "://" + authority + health.PathAndQuery;
     }
 
-    private static Dictionary<string, string> WithPodMetadata(IReadOnlyDictionary<string, string>? metadata, EndpointTarget target)
+    private static Dictionary<string, string> WithPodMetadata(IReadOnlyDictionary<string, string>? metadata, EndpointTarget target, ServiceKey service, string? appProtocol)
     {
         var result = metadata is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(metadata, StringComparer.Ordinal);
+        result[KubernetesDestinationMetadata.Service] = service.Namespace + "/" + service.Name;
+        if (appProtocol is not null)
+        {
+            // Read by AppProtocolConfigFilter (kubernetes.io/h2c sets the cluster's HTTP version) and by the app's own transforms.
+            result[KubernetesDestinationMetadata.AppProtocol] = appProtocol;
+        }
+
         if (target.Endpoint.PodName is { } pod)
         {
-            result["kubernetes.pod"] = pod;
+            result[KubernetesDestinationMetadata.Pod] = pod;
         }
 
         if (target.Endpoint.Zone is { } zone)
         {
-            result["kubernetes.zone"] = zone;
+            result[KubernetesDestinationMetadata.Zone] = zone;
         }
 
         if (target.Endpoint.NodeName is { } node)
         {
-            result["kubernetes.node"] = node;
+            result[KubernetesDestinationMetadata.Node] = node;
         }
 
         return result;

@@ -17,4 +17,13 @@ public sealed class KubernetesDestinationResolverOptions
     /// <see langword="false"/> YARP's own rule applies (the pod's address).
     /// </summary>
     public bool UseServiceNameAsHost { get; set; } = true;
+
+    /// <summary>
+    /// Whether a Service port's <c>appProtocol</c> of <c>kubernetes.io/h2c</c> sets the HTTP version of the YARP cluster that
+    /// routes to it: HTTP/2 with prior knowledge (<c>Version</c> 2.0, <c>RequestVersionExact</c>) instead of YARP's default,
+    /// which is HTTP/1.1 over <c>http://</c>. YARP's version is per cluster, so it applies when every destination of the cluster
+    /// is on such a port and the cluster's <c>HttpRequest</c> sets neither <c>Version</c> nor <c>VersionPolicy</c>; otherwise a
+    /// warning names the cluster once. Default <see langword="true"/>, as on the HttpClient path.
+    /// </summary>
+    public bool UseAppProtocol { get; set; } = true;
 }

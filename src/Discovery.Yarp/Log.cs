@@ -16,4 +16,13 @@ internal static partial class Log
 
     [LoggerMessage(4, LogLevel.Debug, "Endpoint changes of {Services} Service(s) are passed to YARP as one configuration reload.")]
     public static partial void ReloadSignalled(ILogger logger, int services);
+
+    [LoggerMessage(5, LogLevel.Debug, "Cluster '{ClusterId}': every destination is on a kubernetes.io/h2c port ({Services}); YARP sends HTTP/2 with prior knowledge to it.")]
+    public static partial void ClusterUsesH2c(ILogger logger, string clusterId, string services);
+
+    [LoggerMessage(6, LogLevel.Warning, "Cluster '{ClusterId}': {Services} publish appProtocol kubernetes.io/h2c (HTTP/2 without TLS), but {Reason} YARP's HTTP version is set per cluster, so requests to those pods follow the cluster's setting and an h2c-only server rejects them. Put the h2c Services in a cluster of their own, or set the cluster's HttpRequest Version \"2\" and VersionPolicy \"RequestVersionExact\".")]
+    public static partial void H2cNotApplied(ILogger logger, string clusterId, string services, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning, "Service {Namespace}/{Service} has internalTrafficPolicy: Local (kube-proxy sends its callers only to endpoints on their own node), which YARP's destinations cannot express: destination '{DestinationId}' expands to all {Count} usable endpoints, on every node. Call node-local Services through AddKubernetesDiscovery()'s HttpClient handler, which applies the policy.")]
+    public static partial void LocalTrafficPolicyNotApplied(ILogger logger, string @namespace, string service, string destinationId, int count);
 }

@@ -49,9 +49,9 @@ public sealed class Cluster : IAsyncDisposable
         });
     }
 
-    public async Task<Pod> StartPodAsync(string name)
+    public async Task<Pod> StartPodAsync(string name, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2)
     {
-        var pod = await Pod.StartAsync(name);
+        var pod = await Pod.StartAsync(name, protocols);
         lock (_pods)
         {
             _pods.Add(pod);

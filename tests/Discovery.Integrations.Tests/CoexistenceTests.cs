@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Options;
 
 namespace Discovery.Integrations.Tests;
 
@@ -96,6 +98,75 @@ public class CoexistenceTests
 
         // A client without MESD's handler is unaffected.
         Assert.Contains(DiscoveryHandler, HandlerChain(app, "plain"));
+    }
+
+    /// <summary>An app host as a real app builds it: MESD, Discovery, and the clients given.</summary>
+    private static IHost BuildHost(Cluster cluster, bool withKubernetesProvider, Action<IServiceCollection> clients)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        cluster.AddCore(builder.Services, hosted: true);
+        builder.Services.AddKubernetesDiscovery();
+        builder.Services.AddServiceDiscovery();
+        if (withKubernetesProvider)
+        {
+            builder.Services.AddKubernetesServiceEndpointProvider();
+        }
+
+        clients(builder.Services);
+        return builder.Build();
+    }
+
+    [Fact]
+    public async Task Without_the_Kubernetes_provider_the_host_fails_to_start_with_an_options_error_naming_each_client_with_MESD_and_both_fixes()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        using var host = BuildHost(cluster, withKubernetesProvider: false, services =>
+        {
+            services.AddHttpClient("mesd").AddServiceDiscovery();
+            services.AddHttpClient("plain", c => c.BaseAddress = new Uri("http://alpaca-prod"));
+            services.AddHttpClient<AlpacaClient>(c => c.BaseAddress = new Uri("http://alpaca-prod")).AddServiceDiscovery();
+            services.AddHttpClient("opted-out").AddServiceDiscovery().RemoveKubernetesDiscovery();
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
+        Assert.Equal(typeof(Discovery.Http.DiscoveryHttpClientOptions), error.OptionsType);
+        Assert.Equal(2, error.Failures.Count());
+        Assert.Contains(error.Failures, f => f.Contains("'mesd'", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains($"'{nameof(AlpacaClient)}'", StringComparison.Ordinal));
+        Assert.All(error.Failures, f =>
+        {
+            Assert.Contains("AddKubernetesServiceEndpointProvider()", f, StringComparison.Ordinal);
+            Assert.Contains("remove AddServiceDiscovery()", f, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public async Task MESD_on_every_client_through_ConfigureHttpClientDefaults_without_the_provider_fails_the_start_too()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        using var host = BuildHost(cluster, withKubernetesProvider: false, services => services.ConfigureHttpClientDefaults(http => http.AddServiceDiscovery()));
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
+        Assert.Contains("AddKubernetesServiceEndpointProvider()", Assert.Single(error.Failures), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_the_Kubernetes_provider_the_same_app_starts_and_each_client_is_resolved_by_one_of_them()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var a = await cluster.StartPodAsync("alpaca-a");
+        cluster.ApplyService("alpaca-prod", [a]);
+        using var host = BuildHost(cluster, withKubernetesProvider: true, services =>
+        {
+            services.AddHttpClient("mesd").AddServiceDiscovery();
+            services.AddHttpClient("plain");
+        });
+
+        await host.StartAsync(Token);
+        var factory = host.Services.GetRequiredService<IHttpClientFactory>();
+        Assert.Equal("alpaca-a", await factory.CreateClient("mesd").GetStringAsync("http://alpaca-prod/", Token));
+        Assert.Equal("alpaca-a", await factory.CreateClient("plain").GetStringAsync("http://alpaca-prod/", Token));
+        await host.StopAsync(Token);
     }
 
     public sealed class AlpacaClient(HttpClient http)

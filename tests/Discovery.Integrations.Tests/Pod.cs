@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Discovery.Integrations.Tests;
@@ -35,14 +36,19 @@ public sealed class Pod : IAsyncDisposable
     /// <summary>The Host header of the last request.</summary>
     public string? LastHost { get; private set; }
 
-    public static async Task<Pod> StartAsync(string name)
+    /// <summary>The HTTP protocol of the last request (<c>HTTP/1.1</c>, <c>HTTP/2</c>).</summary>
+    public string? LastProtocol { get; private set; }
+
+    /// <param name="name">The pod's name, which it answers with.</param>
+    /// <param name="protocols">What Kestrel speaks; <see cref="HttpProtocols.Http2"/> on cleartext is an h2c-only server (prior knowledge).</param>
+    public static async Task<Pod> StartAsync(string name, HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
     {
         var n = Interlocked.Increment(ref s_next);
         var address = $"127.0.{200 + (n / 250 % 50)}.{(n % 250) + 2}";
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(address), 0));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(address), 0, listen => listen.Protocols = protocols));
         var app = builder.Build();
         Pod? pod = null;
         app.Run(async context =>
@@ -50,6 +56,7 @@ public sealed class Pod : IAsyncDisposable
             var self = pod!;
             Interlocked.Increment(ref self._requests);
             self.LastHost = context.Request.Host.Value;
+            self.LastProtocol = context.Request.Protocol;
             await context.Response.WriteAsync(self.Name);
         });
         await app.StartAsync();

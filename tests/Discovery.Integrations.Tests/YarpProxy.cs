@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
 namespace Discovery.Integrations.Tests;
@@ -29,18 +30,29 @@ public sealed class YarpProxy : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<YarpProxy> StartAsync(Cluster cluster, IReadOnlyDictionary<string, DestinationConfig> destinations, Action<Discovery.Yarp.KubernetesDestinationResolverOptions>? configure = null)
+    /// <param name="cluster">The emulated cluster.</param>
+    /// <param name="destinations">The cluster's destinations as configured.</param>
+    /// <param name="configure">The resolver's options.</param>
+    /// <param name="services">Registers services before the core (a <see cref="TimeProvider"/>, core options).</param>
+    /// <param name="httpRequest">The cluster's <c>HttpRequest</c> settings, if any.</param>
+    public static async Task<YarpProxy> StartAsync(
+        Cluster cluster,
+        IReadOnlyDictionary<string, DestinationConfig> destinations,
+        Action<Discovery.Yarp.KubernetesDestinationResolverOptions>? configure = null,
+        Action<IServiceCollection>? services = null,
+        ForwarderRequestConfig? httpRequest = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         builder.Services.AddRouting();
+        services?.Invoke(builder.Services);
         cluster.AddCore(builder.Services, hosted: true);
         builder.Services.AddReverseProxy()
             .LoadFromMemory(
                 [new RouteConfig { RouteId = "all", ClusterId = ClusterId, Match = new RouteMatch { Path = "{**catch-all}" } }],
-                [new ClusterConfig { ClusterId = ClusterId, LoadBalancingPolicy = "RoundRobin", Destinations = destinations }])
+                [new ClusterConfig { ClusterId = ClusterId, LoadBalancingPolicy = "RoundRobin", Destinations = destinations, HttpRequest = httpRequest }])
             .AddKubernetesDestinationResolver(configure);
         var app = builder.Build();
         app.UseRouting();
@@ -67,6 +79,10 @@ public sealed class YarpProxy : IAsyncDisposable
             ? [.. cluster.DestinationsState.AvailableDestinations.Select(d => d.DestinationId).Order(StringComparer.Ordinal)]
             : [];
     }
+
+    /// <summary>The cluster's configuration as YARP applied it (after the resolver and config filters).</summary>
+    public ClusterConfig? ClusterConfig()
+        => _app.Services.GetRequiredService<IProxyStateLookup>().TryGetCluster(ClusterId, out var cluster) ? cluster.Model.Config : null;
 
     public async ValueTask DisposeAsync()
     {

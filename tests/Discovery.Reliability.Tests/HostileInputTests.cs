@@ -259,11 +259,11 @@ public sealed class HostileInputTests
     }
 
     [Fact]
-    public async Task A_list_whose_items_are_null_or_nameless_syncs_with_those_items_skipped()
+    public async Task A_list_whose_items_are_all_null_or_nameless_is_refused_and_asked_again()
     {
-        // Valid list JSON whose items are junk: the list itself is the server's answer (its resourceVersion is where the
-        // watch starts), and each unusable item is skipped on its own, as bad objects are anywhere else.
-        // (No slice for this Service on the server, so the watch that follows adds nothing to look at.)
+        // Valid list JSON whose items are all junk: not an empty set ("every slice was deleted" would take every endpoint
+        // away) but a broken answer, failed like any other: the last good set (none yet) stays and the list is asked again.
+        // (No slice for this Service on the server, so the second list is a real empty set.)
         await using var api = await RawApi.StartAsync();
         var served = 0;
         var body = "{\"kind\":\"EndpointSliceList\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[null,{},{\"metadata\":null}]}"u8.ToArray();
@@ -272,7 +272,7 @@ public sealed class HostileInputTests
 
         var snapshot = await stack.Resolver.GetSnapshotAsync(Cluster.Key("hl-items"), TestContext.Current.CancellationToken);
 
-        Assert.Equal(1, Volatile.Read(ref served));
+        Assert.Equal(2, Volatile.Read(ref served));
         Assert.Empty(snapshot.Endpoints);
     }
 }

@@ -73,13 +73,14 @@ public class SnapshotChangeTokenTests
     {
         await using var test = new TestResolver();
         var first = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
-        var other = false;
+        var other = 0;
         using var throwing = first.ChangeToken.RegisterChangeCallback(_ => throw new InvalidOperationException("consumer bug"), null);
-        using var counting = first.ChangeToken.RegisterChangeCallback(_ => other = true, null);
+        using var counting = first.ChangeToken.RegisterChangeCallback(_ => Volatile.Write(ref other, 1), null);
 
         test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-next", ("10.1.0.62", true)));
         await Eventually.True(() => test.Resolver.TryGetSnapshot(Alpaca, out var s) && s.UsableEndpoints.Length == 4, "the change is published");
-        Assert.True(other);
+        // Tokens fire right after the new snapshot is visible, on the publishing thread: the callback may run a moment later.
+        await Eventually.True(() => Volatile.Read(ref other) == 1, "the other callback ran");
 
         test.Api.Apply(Fixtures.Slice("alpaca-prod", "alpaca-prod-third", ("10.1.0.63", true)));
         await Eventually.True(() => test.Resolver.TryGetSnapshot(Alpaca, out var s) && s.UsableEndpoints.Length == 5, "the watcher keeps publishing");
@@ -98,16 +99,30 @@ public class SnapshotChangeTokenTests
     {
         await using var test = new TestResolver();
         var snapshot = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
-        _ = snapshot.ChangeToken.HasChanged;
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var changed = false;
-        for (var i = 0; i < 1000; i++)
+        static bool ReadMany(ServiceEndpointSnapshot snapshot)
         {
-            changed |= snapshot.ChangeToken.HasChanged;
+            var changed = false;
+            for (var i = 0; i < 1000; i++)
+            {
+                changed |= snapshot.ChangeToken.HasChanged;
+            }
+
+            return changed;
         }
 
-        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
-        Assert.False(changed);
+        // The first call runs the loop through the JIT (tier 0, then on-stack replacement), which may allocate on this thread:
+        // a full run at load ~35 once saw such bytes. A real allocation in HasChanged shows in every measured call, so the
+        // smallest of three measured calls must be zero.
+        Assert.False(ReadMany(snapshot));
+        var fewest = long.MaxValue;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Assert.False(ReadMany(snapshot));
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.Equal(0, fewest);
     }
 }

@@ -176,6 +176,32 @@ public class UntrustedInputTests
         await Eventually.True(() => All(Current(test)).Contains(address), "the later, genuine change arrives");
     }
 
+    [Fact]
+    public async Task A_list_whose_items_all_lack_a_name_is_a_bad_list_logged_once_and_the_last_good_set_stays()
+    {
+        using var logs = new TestLogs();
+        await using var test = new TestResolver(o => o.IdleTimeout = TimeSpan.FromHours(1), loggerFactory: logs.Factory);
+        var good = await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "both watches are open");
+        var nameless = Fixtures.Slice("alpaca-prod", "nameless", ("10.9.9.9", true));
+        nameless.Metadata.Name = null;
+        test.Api.ListReplace = q => q.Resource == WatchedResource.EndpointSlices ? [null, nameless] : null;
+
+        // The slices' watch expires; every re-list from now on answers only objects that cannot be held.
+        var lists = test.Api.ListCalls[WatchedResource.EndpointSlices];
+        test.Api.ExpireWatches();
+        await Eventually.True(() => test.Api.ListCalls[WatchedResource.EndpointSlices] >= lists + 4, "the bad list is retried with back-off", test.Time, TimeSpan.FromMilliseconds(200));
+
+        Assert.Same(good, Current(test));
+        Assert.False(good.IsSuperseded);
+        Assert.Single(logs.Collector.GetSnapshot(), r => r.Exception is MalformedListException);
+
+        // A good list again: the watcher is back to normal, and its set is the same one.
+        test.Api.ListReplace = null;
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "the slices are watched again", test.Time, TimeSpan.FromMilliseconds(200));
+        Assert.Same(good, Current(test));
+    }
+
     private static ServiceEndpointSnapshot Current(TestResolver test)
         => test.Resolver.TryGetSnapshot(Alpaca, out var snapshot) ? snapshot : throw new InvalidOperationException("no snapshot");
 }

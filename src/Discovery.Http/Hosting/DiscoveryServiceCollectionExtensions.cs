@@ -59,6 +59,7 @@ public static class DiscoveryServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<DiscoveryHttpClientOptions>, DiscoveryHttpClientOptionsSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<DiscoveryHttpClientOptions>, DiscoveryHttpClientOptionsSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DiscoveryHttpClientOptions>, DiscoveryHttpClientOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, MesdCoexistenceStartupCheck>());
         return registration;
     }
 }

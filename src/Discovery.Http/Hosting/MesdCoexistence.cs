@@ -17,9 +17,9 @@ namespace Discovery.Http;
 /// </remarks>
 internal static class MesdCoexistence
 {
-    private const string MesdHandlerType = "Microsoft.Extensions.ServiceDiscovery.Http.ResolvingHttpDelegatingHandler";
-    private const string ProviderFactoryInterface = "Microsoft.Extensions.ServiceDiscovery.IServiceEndpointProviderFactory";
-    private const string KubernetesProviderFactoryType = "Discovery.ServiceDiscovery.KubernetesServiceEndpointProviderFactory";
+    internal const string MesdHandlerType = "Microsoft.Extensions.ServiceDiscovery.Http.ResolvingHttpDelegatingHandler";
+    internal const string ProviderFactoryInterface = "Microsoft.Extensions.ServiceDiscovery.IServiceEndpointProviderFactory";
+    internal const string KubernetesProviderFactoryType = "Discovery.ServiceDiscovery.KubernetesServiceEndpointProviderFactory";
 
     /// <summary>Whether MESD's resolving handler is among the client's handlers.</summary>
     public static bool UsesMesd(HttpMessageHandlerBuilder builder)
@@ -50,11 +50,17 @@ internal static class MesdCoexistence
             return;
         }
 
-        throw new InvalidOperationException(
+        throw new InvalidOperationException(Problem(clientName));
+    }
+
+    /// <summary>The message of a client that has MESD's handler without the Kubernetes endpoint provider: what and both fixes.</summary>
+    internal static string Problem(string clientName)
+    {
+        return
             $"HttpClient '{clientName}' has both Microsoft.Extensions.ServiceDiscovery's handler (AddServiceDiscovery()) and Kubernetes discovery " +
             "(AddKubernetesDiscovery()); only one may resolve its hosts, and MESD's handler is on it without the Kubernetes endpoint provider, " +
             "so Service names would silently go to DNS. Either add services.AddKubernetesServiceEndpointProvider() (package Discovery.ServiceDiscovery) " +
             "so that MESD resolves Service names from the Kubernetes watch, or remove AddServiceDiscovery() from this client so that Discovery's " +
-            "handler (with its load balancer and passive health) resolves them.");
+            "handler (with its load balancer and passive health) resolves them.";
     }
 }

@@ -19,13 +19,21 @@ internal sealed class ObjectPipeline
     private const string GenerateNameAlphabet = "bcdfghjklmnpqrstvwxz2456789";
     private readonly TimeProvider _time;
     private readonly bool _allowLoopback;
+    private readonly Func<int, int> _randomIndex;
     private int _nextClusterIp = 10;
     private int _nextNodePort = 30000;
 
-    public ObjectPipeline(TimeProvider time, bool allowLoopback)
+    /// <param name="time">The clock of creation timestamps.</param>
+    /// <param name="allowLoopback">Whether endpoint addresses may be loopback addresses.</param>
+    /// <param name="randomIndex">
+    /// A uniform index in [0, n) for the characters of generateName suffixes (the randomness seam a test can fix); a
+    /// cryptographic source when null.
+    /// </param>
+    public ObjectPipeline(TimeProvider time, bool allowLoopback, Func<int, int>? randomIndex = null)
     {
         _time = time;
         _allowLoopback = allowLoopback;
+        _randomIndex = randomIndex ?? RandomNumberGenerator.GetInt32;
     }
 
     /// <summary>Checks kind/apiVersion and round-trips the body through the typed model.</summary>
@@ -453,12 +461,12 @@ internal sealed class ObjectPipeline
 
     private string Timestamp() => _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private static string RandomSuffix()
+    private string RandomSuffix()
     {
         Span<char> chars = stackalloc char[5];
         for (var i = 0; i < chars.Length; i++)
         {
-            chars[i] = GenerateNameAlphabet[RandomNumberGenerator.GetInt32(GenerateNameAlphabet.Length)];
+            chars[i] = GenerateNameAlphabet[_randomIndex(GenerateNameAlphabet.Length)];
         }
 
         return new string(chars);

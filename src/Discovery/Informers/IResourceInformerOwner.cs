@@ -3,8 +3,8 @@ namespace Discovery.Internal;
 /// <summary>What a <see cref="ResourceInformer"/> tells the watcher that owns it.</summary>
 internal interface IResourceInformerOwner
 {
-    /// <summary>The informer's set of objects changed (event applied, or a re-list swapped in).</summary>
-    ValueTask OnChangedAsync(ResourceInformer informer, CancellationToken cancellationToken);
+    /// <summary>The informer's set of objects changed (event applied, or a re-list swapped in): <paramref name="change"/> says how.</summary>
+    ValueTask OnChangedAsync(InformerChange change, CancellationToken cancellationToken);
 
     /// <summary>The API answered: a list succeeded, an event arrived, or a watch ended cleanly.</summary>
     void OnContact(ResourceInformer informer);

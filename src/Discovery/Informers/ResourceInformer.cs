@@ -24,28 +24,35 @@ internal sealed class ResourceInformer
     private readonly ServiceKey _service;
     private readonly ResiliencePipeline _pipeline;
     private readonly RejectionLog _rejections;
-    private ImmutableDictionary<string, object> _objects = ImmutableDictionary<string, object>.Empty.WithComparers(StringComparer.Ordinal);
+    // The one lock: guards the restart request (_round, _restartRequested, _switchRequested) and what owners read from
+    // other threads (_store, _resourceVersion, _hasSynced, _query). The informer's own task is the only writer of the
+    // latter and reads its own writes without it; every other field is used by that task alone.
+    private readonly object _lock = new();
+    // Swapped as a whole (a list) or replaced by a one-object successor (an event).
+    private InformerStore _store;
     private string? _resourceVersion;
+    private bool _hasSynced;
+    private ResourceQuery _query = null!;
     private bool _needsList = true;
     private int _failuresSinceProgress;
     // Whether the current attempt's watch delivered anything, and the failure that ended such a watch (see AttemptAsync).
     private bool _watchProgressed;
     private Exception? _failureAfterProgress;
     // Restart: cancels the current run of the pipeline (its back-off delay, or the watch), optionally to watch another query.
-    private readonly object _roundGate = new();
     private CancellationTokenSource? _round;
     private bool _restartRequested;
     private ResourceQuery? _switchRequested;
     private int _malformedStreak;
+    // A bad list (MalformedListException) was logged: its retries are not logged again until a good list arrives.
+    private bool _badListLogged;
     private int _prematureEnds;
-    private volatile bool _hasSynced;
-    private ResourceQuery _query = null!;
     private string _queryText = string.Empty;
     private ObjectFilter _filter = null!;
 
     public ResourceInformer(ResourceQuery query, ServiceKey service, WatcherContext context, IResourceInformerOwner owner)
     {
         Query = query;
+        _store = InformerStore.Empty(query.Resource);
         _service = service;
         _context = context;
         _owner = owner;
@@ -73,43 +80,71 @@ internal sealed class ResourceInformer
     /// <summary>The query being watched; changes once if the owner falls back (EndpointSlices → Endpoints).</summary>
     public ResourceQuery Query
     {
-        get => _query;
+        get
+        {
+            lock (_lock)
+            {
+                return _query;
+            }
+        }
+
         private set
         {
-            _query = value;
+            lock (_lock)
+            {
+                _query = value;
+            }
+
             _queryText = value.ToString();
             _filter = new ObjectFilter(value);
         }
     }
 
     /// <summary>
-    /// The objects currently matching, keyed by name, as held: Services as <see cref="ServiceProjection"/>, EndpointSlices
-    /// as <see cref="EndpointSliceProjection"/>, Endpoints and Pods as the client's typed objects (trimmed). Swapped as a
-    /// whole, never mutated.
+    /// The objects currently matching, keyed by name, with typed accessors (<see cref="InformerStore"/>). Immutable: each
+    /// change publishes a new store with one reference write.
     /// </summary>
-    public ImmutableDictionary<string, object> Objects => Volatile.Read(ref _objects);
+    public InformerStore Store
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _store;
+            }
+        }
+    }
 
     /// <summary>The latest resourceVersion seen (list, event or bookmark).</summary>
-    public string? ResourceVersion => Volatile.Read(ref _resourceVersion);
-
-    /// <summary>
-    /// The name of the object whose event caused the current <see cref="IResourceInformerOwner.OnChangedAsync"/> call, or
-    /// <see langword="null"/> when a list swapped the whole set in. Read by the owner during that call (same task).
-    /// </summary>
-    public string? LastChangedName { get; private set; }
-
-    /// <summary>What was held under <see cref="LastChangedName"/> before that change (null when nothing was, or after a list).</summary>
-    public object? LastReplaced { get; private set; }
+    public string? ResourceVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _resourceVersion;
+            }
+        }
+    }
 
     /// <summary>Whether the first list has completed.</summary>
-    public bool HasSynced => _hasSynced;
+    public bool HasSynced
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _hasSynced;
+            }
+        }
+    }
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             using var round = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            lock (_roundGate)
+            lock (_lock)
             {
                 _round = round;
                 _restartRequested = false;
@@ -139,7 +174,7 @@ internal sealed class ResourceInformer
             }
             finally
             {
-                lock (_roundGate)
+                lock (_lock)
                 {
                     _round = null;
                 }
@@ -155,7 +190,7 @@ internal sealed class ResourceInformer
     public void Restart(ResourceQuery? switchTo = null)
     {
         CancellationTokenSource? round;
-        lock (_roundGate)
+        lock (_lock)
         {
             if (switchTo is not null)
             {
@@ -232,13 +267,21 @@ internal sealed class ResourceInformer
             }
         }
 
-        var previous = _objects;
-        var builder = ImmutableDictionary.CreateBuilder<string, object>(StringComparer.Ordinal);
+        if (list.Items.Count > 0 && !list.Items.Any(static i => i?.Metadata?.Name is { Length: > 0 }))
+        {
+            // Objects none of which can be held are a broken answer, not "everything was deleted": swapping in an empty set
+            // would take every endpoint away.
+            throw new MalformedListException(_queryText, list.Items.Count);
+        }
+
+        _badListLogged = false;
+        var previous = _store;
+        var builder = InformerStore.CreateBuilder();
         foreach (var item in list.Items)
         {
             if (item?.Metadata?.Name is { Length: > 0 } name && Admits(item.Metadata, out _))
             {
-                builder[name] = Project(item, previous.GetValueOrDefault(name));
+                builder[name] = Project(item, previous, name, _context.Strings);
             }
         }
 
@@ -248,15 +291,18 @@ internal sealed class ResourceInformer
         }
 
         // One swap: readers go from the old complete set to the new complete set, never through an empty one.
-        Volatile.Write(ref _objects, builder.ToImmutable());
-        Volatile.Write(ref _resourceVersion, list.ResourceVersion);
+        var listed = InformerStore.FromList(Query.Resource, builder);
+        lock (_lock)
+        {
+            _store = listed;
+            _resourceVersion = list.ResourceVersion;
+            _hasSynced = true;
+        }
+
         _needsList = false;
         _failuresSinceProgress = 0;
-        _hasSynced = true;
         _owner.OnContact(this);
-        LastChangedName = null;
-        LastReplaced = null;
-        await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+        await _owner.OnChangedAsync(new InformerChange(this, InformerChangeKind.Listed, null, previous, listed), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -266,8 +312,11 @@ internal sealed class ResourceInformer
     /// </summary>
     private void SwitchTo(ResourceQuery fallback)
     {
-        _hasSynced = false;
-        Query = fallback;
+        lock (_lock)
+        {
+            _hasSynced = false;
+            Query = fallback;
+        }
     }
 
     private async Task<ResourceListResult> ListWithTimeoutAsync(CancellationToken cancellationToken)
@@ -364,7 +413,10 @@ internal sealed class ResourceInformer
 
         if (metadata.ResourceVersion is { Length: > 0 } resourceVersion)
         {
-            Volatile.Write(ref _resourceVersion, resourceVersion);
+            lock (_lock)
+            {
+                _resourceVersion = resourceVersion;
+            }
         }
 
         if (type == WatchEventType.Bookmark)
@@ -378,51 +430,59 @@ internal sealed class ResourceInformer
             return;
         }
 
-        var objects = _objects;
-        var replaced = objects.GetValueOrDefault(name);
-        ImmutableDictionary<string, object> updated;
+        var store = _store;
+        InformerStore updated;
+        var kind = InformerChangeKind.Removed;
         if (Admits(metadata, out var otherObject))
         {
-            updated = type switch
+            switch (type)
             {
-                WatchEventType.Added or WatchEventType.Modified => objects.SetItem(name, Project(item, replaced)),
-                WatchEventType.Deleted => objects.Remove(name),
-                _ => objects,
-            };
+                case WatchEventType.Added or WatchEventType.Modified:
+                    updated = store.With(name, Project(item, store, name, _context.Strings));
+                    kind = InformerChangeKind.Updated;
+                    break;
+                case WatchEventType.Deleted:
+                    updated = store.Without(name);
+                    break;
+                default:
+                    updated = store;
+                    break;
+            }
         }
         else
         {
             // Another namespace's object is not the one held under this name: leave that alone. The same object no longer
             // matching (a slice relabelled to another Service) is what a server reports as DELETED: what it held is no
             // longer this Service's, and keeping it would send this Service's requests to another Service's pods.
-            updated = otherObject ? objects : objects.Remove(name);
+            updated = otherObject ? store : store.Without(name);
         }
 
-        if (ReferenceEquals(updated, objects))
+        if (ReferenceEquals(updated, store))
         {
             return;
         }
 
-        Volatile.Write(ref _objects, updated);
-        LastChangedName = name;
-        LastReplaced = replaced;
-        await _owner.OnChangedAsync(this, cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _store = updated;
+        }
+        await _owner.OnChangedAsync(new InformerChange(this, kind, name, store, updated), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// What is held of an object: a namespace-wide watch holds every Service and EndpointSlice of the namespace, so those
-    /// are projected onto the few fields discovery reads (<paramref name="previous"/>, the version held so far, lends its
-    /// unchanged endpoint instances); other kinds are kept typed, without the metadata discovery never reads
-    /// (managedFields and annotations are often most of an object's size).
+    /// What is held of an object (the type <see cref="InformerStore"/> reads back): a namespace-wide watch holds every
+    /// Service and EndpointSlice of the namespace, so those are projected onto the few fields discovery reads (the version
+    /// held so far in <paramref name="previous"/> lends its unchanged endpoint instances); other kinds are kept typed,
+    /// without the metadata discovery never reads (managedFields and annotations are often most of an object's size).
     /// </summary>
-    private object Project(IKubernetesObject<V1ObjectMeta> item, object? previous)
+    private static object Project(IKubernetesObject<V1ObjectMeta> item, InformerStore previous, string name, StringPool strings)
     {
         switch (item)
         {
             case V1Service service:
-                return KubernetesObjectConverter.ProjectService(service, _context.Strings);
+                return KubernetesObjectConverter.ProjectService(service, strings);
             case V1EndpointSlice slice:
-                return KubernetesObjectConverter.ProjectSlice(slice, previous as EndpointSliceProjection, _context.Strings);
+                return KubernetesObjectConverter.ProjectSlice(slice, previous.FindSlice(name), strings);
             default:
                 item.Metadata.ManagedFields = null;
                 item.Metadata.Annotations = null;
@@ -454,7 +514,11 @@ internal sealed class ResourceInformer
         }
 
         _context.Metrics.Reconnects.Add(1, WatcherContext.Tags(_service, Query));
-        DiscoveryLog.ReadFailed(_context.Logger, error, _queryText, _service.Namespace, _service.Name, attempt, delay);
+        if (error is not MalformedListException || !_badListLogged)
+        {
+            _badListLogged |= error is MalformedListException;
+            DiscoveryLog.ReadFailed(_context.Logger, error, _queryText, _service.Namespace, _service.Name, attempt, delay);
+        }
         _owner.OnFailure(this, error);
     }
 

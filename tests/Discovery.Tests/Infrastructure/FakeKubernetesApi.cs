@@ -47,6 +47,9 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
     /// <summary>Objects a list returns beside the matching ones, whatever the query: a server or proxy that ignores selectors.</summary>
     public Func<ResourceQuery, IEnumerable<IKubernetesObject<V1ObjectMeta>>>? ListExtra { get; set; }
 
+    /// <summary>When it returns items for a query, a list answers exactly those (nulls allowed) instead of the store's objects.</summary>
+    public Func<ResourceQuery, IKubernetesObject<V1ObjectMeta>?[]?>? ListReplace { get; set; }
+
     public List<V1Node> Nodes { get; } = [];
 
     public Exception? NodesFault { get; set; }
@@ -153,6 +156,14 @@ internal sealed class FakeKubernetesApi : IKubernetesResourceApi
         {
             return Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith<ResourceListResult>(
                 static t => throw new OperationCanceledException("the hung list was cancelled"), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        if (ListReplace?.Invoke(query) is { } replaced)
+        {
+            lock (_gate)
+            {
+                return Task.FromResult(new ResourceListResult([.. replaced.Select(i => i!)], _resourceVersion.ToString(CultureInfo.InvariantCulture)));
+            }
         }
 
         lock (_gate)

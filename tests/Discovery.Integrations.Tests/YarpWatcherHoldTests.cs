@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Time.Testing;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Model;
+
+namespace Discovery.Integrations.Tests;
+
+/// <summary>
+/// The YARP resolver's hold on the watchers of the Services it routes to: YARP's requests never reach the core, so without it
+/// a gateway's Services would idle out; and while the API is down, a reload must still answer with the last good set.
+/// </summary>
+public class YarpWatcherHoldTests
+{
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(1);
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static string Id(Pod pod) => $"alpaca/{pod.Address}:{pod.Port}";
+
+    [Fact]
+    public async Task Through_an_API_outage_longer_than_the_idle_timeout_a_YARP_reload_keeps_the_last_destinations_and_after_recovery_a_change_propagates()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var a = await cluster.StartPodAsync("alpaca-a");
+        var b = await cluster.StartPodAsync("alpaca-b");
+        cluster.ApplyService("alpaca-prod", [a, b]);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await YarpProxy.StartAsync(
+            cluster,
+            new Dictionary<string, DestinationConfig> { ["alpaca"] = new() { Address = "http://alpaca-prod" } },
+            o => o.MinimumReloadInterval = TimeSpan.Zero,
+            services =>
+            {
+                services.AddSingleton<TimeProvider>(time);
+                services.Configure<KubernetesDiscoveryOptions>(o => o.IdleTimeout = IdleTimeout);
+            });
+        var resolver = (KubernetesServiceEndpointResolver)proxy.Services.GetRequiredService<IServiceEndpointResolver>();
+        Assert.Equal([Id(a), Id(b)], proxy.AvailableIds());
+
+        await cluster.Emulator.Faults.StartOutageAsync(OutageMode.RefuseConnections);
+        cluster.Emulator.Faults.DropWatches();
+        await Eventually.True(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            return resolver.GetWatcherStatuses() is [{ LastError: not null }];
+        }, "the watcher notices the outage");
+
+        // Ten idle timeouts with no request reaching the core (YARP answers from its own state): the resolver's hold keeps the
+        // watcher, and with it the last snapshot.
+        for (var i = 0; i < 10; i++)
+        {
+            time.Advance(IdleTimeout);
+        }
+
+        var status = Assert.Single(resolver.GetWatcherStatuses());
+        Assert.Equal(2, status.UsableEndpoints);
+
+        // A reload during the outage (here a configuration change, as a config provider makes) resolves again: it must answer
+        // with the last known pods. Had it thrown, YARP would keep its old configuration, so the new metadata shows it did not.
+        var memory = proxy.Services.GetRequiredService<InMemoryConfigProvider>();
+        var config = memory.GetConfig();
+        memory.Update(config.Routes, [.. config.Clusters.Select(c => c with { Metadata = new Dictionary<string, string> { ["reload"] = "during-outage" } })]);
+        await Eventually.True(() => proxy.ClusterConfig()?.Metadata?.GetValueOrDefault("reload") == "during-outage", "YARP applies the reload made during the outage");
+        Assert.Equal([Id(a), Id(b)], proxy.AvailableIds());
+        var answers = new HashSet<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            answers.Add(await proxy.Client.GetStringAsync("/", Token));
+        }
+
+        Assert.Equal(["alpaca-a", "alpaca-b"], answers.Order());
+
+        // After the outage the resolver still listens: a change made while the API was down reaches YARP.
+        var c = await cluster.StartPodAsync("alpaca-c");
+        cluster.ApplyPod("alpaca-prod", c);
+        cluster.SetReady("alpaca-prod", b, ready: false);
+        await cluster.Emulator.Faults.EndOutageAsync();
+        await Eventually.True(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            return proxy.AvailableIds().SequenceEqual([Id(a), Id(c)]);
+        }, "YARP sees pod c join and pod b leave once the API is back");
+        await Eventually.True(async () => await proxy.Client.GetStringAsync("/", Token) == "alpaca-c", "pod c gets requests");
+    }
+}
