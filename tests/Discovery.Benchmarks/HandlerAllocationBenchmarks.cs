@@ -4,8 +4,8 @@ namespace Discovery.Benchmarks;
 
 /// <summary>
 /// Where the discovery handler's per-request allocations come from: each step it performs on a request, done on a fresh
-/// <see cref="HttpRequestMessage"/>, against creating the request alone (the baseline). Mirrors the code of
-/// <c>DiscoveryHttpHandler.SendToServiceAsync</c>; subtract the baseline to get each step's cost. The handler now caches the
+/// <see cref="HttpRequestMessage"/>, against creating the request alone (the baseline). Mirrors the handler's rewrite step
+/// (<c>RequestRewriter</c>) and its tried-endpoints lookup; subtract the baseline to get each step's cost. The handler now caches the
 /// rewritten <see cref="Uri"/> per destination (reused while the request URI repeats) and keeps tried endpoints in a weak
 /// table rather than reading <see cref="HttpRequestMessage.Options"/>: those rows show what that saves.
 /// </summary>

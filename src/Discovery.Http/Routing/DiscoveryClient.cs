@@ -44,7 +44,8 @@ internal sealed class DiscoveryClient : IDisposable
         ILogger logger,
         DiscoveryHttpMetrics metrics,
         TimeSpan? idleTimeout = null,
-        SessionAffinityTable? affinity = null)
+        SessionAffinityTable? affinity = null,
+        ResolverCapabilities? capabilities = null)
     {
         Affinity = affinity ?? new SessionAffinityTable();
         Name = name;
@@ -55,12 +56,12 @@ internal sealed class DiscoveryClient : IDisposable
         DefaultPortName = defaultPortName;
         TimeProvider = timeProvider;
         UsesSystemClock = ReferenceEquals(timeProvider, TimeProvider.System);
-        HoldsSnapshots = resolver is KubernetesServiceEndpointResolver;
+        Capabilities = capabilities ?? ResolverCapabilities.Of(resolver);
         SnapshotRecheckInterval = timeProvider.TimestampFrequency;
         Logger = logger;
         Metrics = metrics;
         ConfiguredZone = options.PreferLocalZone && !string.IsNullOrWhiteSpace(options.Zone) ? options.Zone : null;
-        Node = (resolver as KubernetesServiceEndpointResolver)?.LocalNode;
+        Node = Capabilities.LocalNode;
 
         // Starts the node's zone lookup now, so that it is usually known by the time the first Service has synced.
         _ = options.PreferLocalZone ? Node?.Zone : null;
@@ -86,16 +87,13 @@ internal sealed class DiscoveryClient : IDisposable
     public TimeProvider TimeProvider { get; }
 
     /// <summary>
-    /// Whether <see cref="TimeProvider"/> is the system clock, whose timestamps are <see cref="System.Diagnostics.Stopwatch"/>
-    /// ones: the request path then reads the clock once for both.
+    /// Whether <see cref="TimeProvider"/> is the system clock, whose timestamps <see cref="GetTimestamp"/> then reads from
+    /// <see cref="System.Diagnostics.Stopwatch"/> without a virtual call.
     /// </summary>
     public bool UsesSystemClock { get; }
 
-    /// <summary>
-    /// Whether host entries may hold the snapshot they looked up: only the core's resolver marks the snapshots it replaces
-    /// (<see cref="ServiceEndpointSnapshot.IsSuperseded"/>); any other resolver is asked on every request.
-    /// </summary>
-    public bool HoldsSnapshots { get; }
+    /// <summary>What the resolver can do beyond its interface: whether host entries may hold the snapshots it returns, where the app runs.</summary>
+    public ResolverCapabilities Capabilities { get; }
 
     /// <summary>
     /// How long (in <see cref="TimeProvider"/> timestamp units: one second) a held snapshot is used before the resolver is asked
@@ -103,7 +101,10 @@ internal sealed class DiscoveryClient : IDisposable
     /// </summary>
     public long SnapshotRecheckInterval { get; }
 
-    /// <summary>A <see cref="TimeProvider"/> timestamp; the system clock without a virtual call.</summary>
+    /// <summary>
+    /// A <see cref="TimeProvider"/> timestamp; the system clock without a virtual call. The one clock of the request path: the
+    /// held snapshot's due time, the pick, ejections, and each attempt's start, end and latency.
+    /// </summary>
     public long GetTimestamp() => UsesSystemClock ? System.Diagnostics.Stopwatch.GetTimestamp() : TimeProvider.GetTimestamp();
 
     public ILogger Logger { get; }

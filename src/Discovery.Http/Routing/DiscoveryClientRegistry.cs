@@ -16,6 +16,7 @@ internal sealed class DiscoveryClientRegistry : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
     private readonly DiscoveryHttpMetrics _metrics;
+    private readonly ResolverCapabilities _capabilities;
 
     // One for every client: session affinity is per process, as kube-proxy's is per client IP.
     private readonly SessionAffinityTable _affinity = new();
@@ -38,6 +39,7 @@ internal sealed class DiscoveryClientRegistry : IDisposable
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
         _metrics = metrics;
+        _capabilities = ResolverCapabilities.Of(resolver);
     }
 
     public ServiceHostParser Parser => _parser;
@@ -63,7 +65,8 @@ internal sealed class DiscoveryClientRegistry : IDisposable
             _loggerFactory.CreateLogger<DiscoveryHttpHandler>(),
             _metrics,
             _coreOptions.Value.IdleTimeout,
-            _affinity);
+            _affinity,
+            _capabilities);
     }
 
     public void Dispose()

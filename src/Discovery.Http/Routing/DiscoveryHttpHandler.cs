@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.ExceptionServices;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -14,16 +13,15 @@ namespace Discovery.Http;
 /// <remarks>
 /// For the duration of the send the request URI names the endpoint (<c>http://10.1.2.3:8080/path?query</c>) and the Host header
 /// keeps the original host; both are restored before the send returns, so outer handlers and retries see the request as written.
+/// <para>
+/// The request path is a short pipeline of steps, each a type of its own, sharing one per-request value
+/// (<see cref="ServiceRequest"/>): route (<see cref="RequestRouter"/>) → snapshot (<see cref="SnapshotLookup"/>) → pick
+/// (<see cref="EndpointPicker"/>) → rewrite (<see cref="RequestRewriter"/>) → send and observe (<see cref="AttemptObserver"/>) →
+/// retry decision (<see cref="RetryDecision"/>). This class only sequences them and sends.
+/// </para>
 /// </remarks>
 public sealed class DiscoveryHttpHandler : DelegatingHandler
 {
-    private const string H2cAppProtocol = "kubernetes.io/h2c";
-
-    // The path and query come from an already canonical Uri: parsing them again would only cost time.
-    private static readonly UriCreationOptions RewrittenUriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
-
-    private static readonly TimeSpan PassThroughMemory = TimeSpan.FromMinutes(1);
-
     private readonly DiscoveryClient _client;
     private readonly DiscoveryHttpMetrics? _ownedMetrics;
 
@@ -32,7 +30,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     /// <param name="parser">The host parser of the discovery core.</param>
     /// <param name="options">The options; defaults when <see langword="null"/>.</param>
     /// <param name="loggerFactory">Where to log; nowhere when <see langword="null"/>.</param>
-    /// <param name="timeProvider">The clock of ejection back-off; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The clock of the request path (latency, ejection back-off, attempt timeouts); <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <param name="meterFactory">Creates the <c>Discovery.Http</c> meter; a standalone meter when <see langword="null"/>.</param>
     /// <param name="defaultPortName">The port name used when a request names none and the Service has several.</param>
     public DiscoveryHttpHandler(
@@ -80,32 +78,12 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     {
         ArgumentNullException.ThrowIfNull(request);
         var uri = request.RequestUri;
-        // IP literals never name a Service; "_port.name" hosts are Basic rather than Dns because of the underscore.
-        if (uri is null || !uri.IsAbsoluteUri || uri.HostNameType is not (UriHostNameType.Dns or UriHostNameType.Basic))
+        return RequestRouter.Route(_client, uri, out var entry) switch
         {
-            return base.SendAsync(request, cancellationToken);
-        }
-
-        var entry = _client.GetHostEntry(uri.Host);
-        if (entry.Match == ServiceHostMatch.PassThrough)
-        {
-            return base.SendAsync(request, cancellationToken);
-        }
-
-        if (entry.Match == ServiceHostMatch.ServiceIfExists)
-        {
-            if (entry.OutsideAllowedNamespaces)
-            {
-                return SendToAbsoluteNameAsync(request, uri, entry, cancellationToken);
-            }
-
-            if (entry.PassesThrough(_client.TimeProvider.GetTimestamp()))
-            {
-                return base.SendAsync(request, cancellationToken);
-            }
-        }
-
-        return SendToService(request, uri, entry, cancellationToken);
+            RequestRoute.Service => SendToService(request, uri!, entry!, cancellationToken),
+            RequestRoute.AbsoluteName => SendToAbsoluteNameAsync(request, uri!, entry!, cancellationToken),
+            _ => base.SendAsync(request, cancellationToken),
+        };
     }
 
     /// <inheritdoc/>
@@ -134,8 +112,7 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
     private async Task<HttpResponseMessage> SendToAbsoluteNameAsync(HttpRequestMessage request, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
     {
         var originalHost = request.Headers.Host;
-        var port = originalUri.IsDefaultPort ? string.Empty : ":" + originalUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        request.RequestUri = WithAuthority(originalUri, originalUri.AbsoluteUri, entry.Host + "." + port);
+        request.RequestUri = RequestRewriter.ToAbsoluteName(originalUri, entry);
         request.Headers.Host = entry.GetHostHeader(originalUri);
         try
         {
@@ -148,180 +125,50 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
     }
 
-    /// <summary>The URI with its authority replaced, keeping scheme, path and query (<paramref name="absolute"/> is its AbsoluteUri).</summary>
-    private static Uri WithAuthority(Uri original, string absolute, string authority)
-    {
-        var scheme = original.Scheme;
-        var pathStart = absolute.IndexOf('/', scheme.Length + 3);
-        var pathAndQuery = pathStart < 0 ? "/".AsSpan() : absolute.AsSpan(pathStart);
-        return new Uri(string.Concat(scheme.AsSpan(), "://".AsSpan(), authority.AsSpan(), pathAndQuery), RewrittenUriOptions);
-    }
-
-    private static Uri Rewrite(Uri original, DestinationState destination)
-    {
-        var last = destination.LastRewrite;
-        if (last is not null && ReferenceEquals(last.OriginalUri, original))
-        {
-            return last.Rewritten;
-        }
-
-        var absolute = original.AbsoluteUri;
-        if (last is not null && string.Equals(last.Original, absolute, StringComparison.Ordinal))
-        {
-            return last.Rewritten;
-        }
-
-        var rewritten = WithAuthority(original, absolute, destination.Authority);
-        destination.LastRewrite = new RewrittenUri(original, absolute, rewritten);
-        return rewritten;
-    }
-
-    private static bool IsH2c(PortSelection selection, Uri uri)
-        => string.Equals(uri.Scheme, Uri.UriSchemeHttp, StringComparison.OrdinalIgnoreCase)
-        && string.Equals(selection.AppProtocol, H2cAppProtocol, StringComparison.OrdinalIgnoreCase);
-
-    private PortSelection SelectPort(ServiceEndpointSnapshot snapshot, Uri uri, HostEntry entry)
-    {
-        int? port = uri.IsDefaultPort ? null : uri.Port;
-        var scheme = uri.Scheme;
-        var route = entry.LastRoute;
-        if (route is not null && route.Matches(snapshot, port, scheme))
-        {
-            return route.Selection;
-        }
-
-        try
-        {
-            var selection = snapshot.SelectPort(port, entry.Parse.PortName, scheme, _client.DefaultPortName);
-            entry.LastRoute = new HostEntry.PortRoute(snapshot, port, scheme, selection);
-            return selection;
-        }
-        catch (ServicePortNotFoundException e)
-        {
-            throw new DiscoveryHttpRequestException(e);
-        }
-    }
-
-    private bool CanRetry(HttpRequestMessage request, AttemptOutcome outcome, int? statusCode, int connectRetries, int sendRetries, bool resendable)
-    {
-        if (!resendable)
-        {
-            return false;
-        }
-
-        var options = _client.Options;
-        return outcome switch
-        {
-            AttemptOutcome.ConnectFailure => connectRetries < options.MaxConnectFailureRetries,
-            AttemptOutcome.ServerError => sendRetries < options.MaxRetriesAfterSend
-                && AttemptOutcomeClassifier.IsRetryableStatus(statusCode ?? 0)
-                && AttemptOutcomeClassifier.IsIdempotent(request.Method),
-            AttemptOutcome.Timeout or AttemptOutcome.FailureAfterSend => sendRetries < options.MaxRetriesAfterSend
-                && AttemptOutcomeClassifier.IsIdempotent(request.Method),
-            _ => false,
-        };
-    }
-
     /// <summary>
     /// The request path for a Service host. When the snapshot is at hand (every request after a Service's first) the endpoint is
     /// picked and the request sent without an async state machine; one is allocated only to wait for a response that is not
     /// there yet, and a larger one only for retries, the first lookup of a Service and per-attempt timeouts.
     /// </summary>
-    private Task<HttpResponseMessage> SendToService(HttpRequestMessage request, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> SendToService(HttpRequestMessage message, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
     {
         if (entry.Match != ServiceHostMatch.Invalid)
         {
             // One clock read serves the held snapshot's check, the pick and the attempt's start.
             var now = _client.GetTimestamp();
-            var snapshot = entry.GetHeldSnapshot(now) ?? LookUpSnapshot(entry, now);
-            if (snapshot is not null && snapshot.ServiceExists)
+            if (SnapshotLookup.TryGetCurrent(_client, entry, now) is { ServiceExists: true } snapshot)
             {
-                return SendResolved(request, originalUri, entry, snapshot, now, cancellationToken);
+                var request = new ServiceRequest(message, originalUri, entry, cancellationToken);
+                return SendResolved(ref request, snapshot, now);
             }
         }
 
-        return SendToServiceAsync(request, originalUri, entry, cancellationToken);
-    }
-
-    /// <summary>
-    /// Asks the resolver (which marks the Service in use, keeping its watcher) and, when the resolver marks the snapshots it
-    /// replaces, holds the answer on the host entry so that the next requests skip the lookup until it is superseded or due.
-    /// </summary>
-    private ServiceEndpointSnapshot? LookUpSnapshot(HostEntry entry, long now)
-    {
-        var client = _client;
-        if (!client.Resolver.TryGetSnapshot(entry.Service, out var snapshot))
-        {
-            return null;
-        }
-
-        if (client.HoldsSnapshots)
-        {
-            entry.HoldSnapshot(snapshot, now + client.SnapshotRecheckInterval);
-        }
-
-        return snapshot;
+        return SendToServiceAsync(message, originalUri, entry, cancellationToken);
     }
 
     /// <summary>The request path when the snapshot is not at hand: waits for it, or fails, or passes the request through to DNS.</summary>
-    private async Task<HttpResponseMessage> SendToServiceAsync(HttpRequestMessage request, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendToServiceAsync(HttpRequestMessage message, Uri originalUri, HostEntry entry, CancellationToken cancellationToken)
     {
-        var client = _client;
-        var service = entry.Service;
-        if (entry.Match == ServiceHostMatch.Invalid)
+        var (route, snapshot) = await SnapshotLookup.WaitAsync(_client, entry, cancellationToken).ConfigureAwait(false);
+        switch (route)
         {
-            throw new DiscoveryHttpRequestException(new InvalidServiceNameException(entry.Host, entry.Parse.Error ?? "malformed name", service));
+            case RequestRoute.AbsoluteName:
+                return await SendToAbsoluteNameAsync(message, originalUri, entry, cancellationToken).ConfigureAwait(false);
+            case RequestRoute.PassThrough:
+                return await base.SendAsync(message, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!client.Resolver.TryGetSnapshot(service, out var snapshot))
-        {
-            try
-            {
-                // "name.namespace" may be an external name: the resolver answers null when no Service the app can see has it.
-                snapshot = entry.Match == ServiceHostMatch.ServiceIfExists
-                    ? await client.Resolver.GetSnapshotIfVisibleAsync(service, cancellationToken).ConfigureAwait(false)
-                    : await client.Resolver.GetSnapshotAsync(service, cancellationToken).ConfigureAwait(false);
-            }
-            catch (NamespaceNotAllowedException e) when (entry.Match == ServiceHostMatch.ServiceIfExists)
-            {
-                // The allow-list is fixed for the app's lifetime, so this host is remembered as external for good.
-                entry.OutsideAllowedNamespaces = true;
-                Log.PassingThroughAsAbsoluteName(client.Logger, entry.Host, e.Service.Namespace);
-                return await SendToAbsoluteNameAsync(request, originalUri, entry, cancellationToken).ConfigureAwait(false);
-            }
-            catch (DiscoveryException e) when (entry.Match == ServiceHostMatch.ServiceIfExists)
-            {
-                // "name.namespace" is also the shape of external names such as "example.com": when discovery cannot tell
-                // whether such a Service exists, DNS decides, and is asked directly for a while.
-                entry.PassThroughUntil(client.TimeProvider.GetTimestamp() + (long)(PassThroughMemory.TotalSeconds * client.TimeProvider.TimestampFrequency));
-                Log.PassingThrough(client.Logger, entry.Host, e.GetType().Name);
-                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (DiscoveryException e)
-            {
-                throw new DiscoveryHttpRequestException(e);
-            }
-        }
-
-        if (snapshot is null || !snapshot.ServiceExists)
-        {
-            if (entry.Match == ServiceHostMatch.ServiceIfExists)
-            {
-                return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-
-            throw new DiscoveryHttpRequestException(new ServiceNotFoundException(service));
-        }
-
-        return await SendResolved(request, originalUri, entry, snapshot, client.GetTimestamp(), cancellationToken).ConfigureAwait(false);
+        var request = new ServiceRequest(message, originalUri, entry, cancellationToken);
+        var sent = SendResolved(ref request, snapshot!, _client.GetTimestamp());
+        return await sent.ConfigureAwait(false);
     }
 
     /// <summary>Picks an endpoint of an existing Service and sends the first attempt; failures come back as a faulted task.</summary>
-    private Task<HttpResponseMessage> SendResolved(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, long now, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> SendResolved(ref ServiceRequest request, ServiceEndpointSnapshot snapshot, long now)
     {
         try
         {
-            return SendResolvedCore(request, originalUri, entry, snapshot, now, cancellationToken);
+            return SendFirstAttempt(ref request, snapshot, now);
         }
         catch (Exception e)
         {
@@ -330,147 +177,77 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
     }
 
-    // now: the TimeProvider timestamp of the request, which is the pick's, and the attempt's start on the system clock.
-    private Task<HttpResponseMessage> SendResolvedCore(HttpRequestMessage request, Uri originalUri, HostEntry entry, ServiceEndpointSnapshot snapshot, long now, CancellationToken cancellationToken)
+    // now: the client clock's timestamp of the request, which is the pick's and the first attempt's start.
+    private Task<HttpResponseMessage> SendFirstAttempt(ref ServiceRequest request, ServiceEndpointSnapshot snapshot, long now)
     {
         var client = _client;
-        var service = entry.Service;
-        PortSelection selection;
-        try
+        if (EndpointPicker.PickFirst(client, ref request, snapshot, now) is { } failure)
         {
-            selection = SelectPort(snapshot, originalUri, entry);
-        }
-        catch (DiscoveryHttpRequestException e)
-        {
-            return Task.FromException<HttpResponseMessage>(e);
+            return Task.FromException<HttpResponseMessage>(failure);
         }
 
-        if (selection.Targets.IsEmpty)
-        {
-            return Task.FromException<HttpResponseMessage>(new DiscoveryHttpRequestException(
-                new NoReadyEndpointsException(service, snapshot.NotReadyCount, snapshot.TerminatingCount, NullIfEmpty(selection.PortName))));
-        }
-
-        var balancer = client.GetBalancer(entry, selection.PortName);
-        var set = balancer.GetDestinationSet(selection);
-        if (set.Failure is { } topologyFailure)
-        {
-            // internalTrafficPolicy: Local with no endpoint on this node (or no node name): kube-proxy would drop the traffic.
-            return Task.FromException<HttpResponseMessage>(new DiscoveryHttpRequestException(topologyFailure));
-        }
-
-        // An outer retry (Polly, the standard resilience handler) re-sends this same message: go elsewhere than before.
-        var failed = client.GetFailedEndpoints(request);
-        var destination = balancer.Pick(set, new LoadBalancingContext(request, service, 0, balancer.Sequence), failed, strict: false, now);
-        if (destination is null)
-        {
-            return Task.FromException<HttpResponseMessage>(new DiscoveryHttpRequestException(
-                DiscoveryFailureReason.NoEndpointPicked,
-                service,
-                $"The load-balancing policy '{client.Policy.Name}' picked no endpoint of Service '{service.Name}' in namespace '{service.Namespace}' out of {set.All.Length}."));
-        }
-
-        var original = new OriginalRequest(request);
+        request.CaptureOriginal();
         if (client.Options.AttemptTimeout is not null)
         {
             // Each attempt owns a timer to dispose of afterwards: the general path.
-            return AttemptsAsync(request, originalUri, entry, set, destination, original, sent: null, activity: null, started: 0, cancellationToken);
+            return AttemptsAsync(request, sent: null);
         }
 
-        Prepare(request, originalUri, entry, set.Selection, destination, original);
-        var caller = Activity.Current;
-        var activity = BeginAttempt(service, originalUri, destination, attempt: 0);
-
-        // The clock read of the pick is the start: it is a Stopwatch timestamp, and the request is about to go.
-        var started = client.UsesSystemClock ? now : Stopwatch.GetTimestamp();
-        var sent = SendInner(request, cancellationToken);
-        if (activity is not null)
-        {
-            // The send has captured the attempt's activity; the caller's stays current for the caller.
-            Activity.Current = caller;
-        }
-
-        if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
+        RequestRewriter.PointAtDestination(client, ref request);
+        var sent = StartAttempt(ref request, now, request.CancellationToken);
+        if (sent.IsCompletedSuccessfully && RetryDecision.IsSuccess(sent.Result))
         {
             // The inner handler answered synchronously (a cached or in-memory response): nothing to wait for.
             try
             {
-                EndAttempt(balancer, destination, started, AttemptOutcome.Success, (int)sent.Result.StatusCode, sent.Result, request.Method, originalUri, activity);
+                AttemptObserver.End(client, ref request, AttemptOutcome.Success, sent.Result);
             }
             finally
             {
-                original.Restore(request, originalUri);
+                request.Restore();
             }
 
             return sent;
         }
 
-        return CompleteAsync(sent, request, originalUri, entry, set, destination, original, activity, started, cancellationToken);
+        return CompleteAsync(sent, request);
     }
 
     /// <summary>
     /// Waits for the first attempt and, when it succeeded, records it and restores the request. Kept small: its state machine is the
     /// only allocation of this handler's own per request (besides the Host header). Anything else goes on in <see cref="AttemptsAsync"/>.
     /// </summary>
-    private async Task<HttpResponseMessage> CompleteAsync(
-        Task<HttpResponseMessage> sent,
-        HttpRequestMessage request,
-        Uri originalUri,
-        HostEntry entry,
-        DestinationSet set,
-        DestinationState destination,
-        OriginalRequest original,
-        Activity? activity,
-        long started,
-        CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> CompleteAsync(Task<HttpResponseMessage> sent, ServiceRequest request)
     {
         await ((Task)sent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (sent.IsCompletedSuccessfully && IsSuccess(sent.Result))
+        if (sent.IsCompletedSuccessfully && RetryDecision.IsSuccess(sent.Result))
         {
             var response = sent.Result;
             try
             {
-                EndAttempt(set.Balancer, destination, started, AttemptOutcome.Success, (int)response.StatusCode, response, request.Method, originalUri, activity);
+                AttemptObserver.End(_client, ref request, AttemptOutcome.Success, response);
             }
             finally
             {
-                original.Restore(request, originalUri);
+                request.Restore();
             }
 
             return response;
         }
 
         // Awaited like the first attempt, in the same variable: no further fields in this state machine.
-        sent = AttemptsAsync(request, originalUri, entry, set, destination, original, sent, activity, started, cancellationToken);
+        sent = AttemptsAsync(request, sent);
         await ((Task)sent).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         return sent.GetAwaiter().GetResult();
     }
 
     /// <summary>
-    /// The general attempt loop: sends (or, when <paramref name="sent"/> is given, finishes the attempt already sent), records the
-    /// outcome, retries on another endpoint when allowed, and restores the request at the end.
+    /// The general attempt loop: sends (or, when <paramref name="sent"/> is given, finishes the attempt already sent), observes
+    /// the outcome, retries on another endpoint when the retry decision allows, and restores the request at the end.
     /// </summary>
-    private async Task<HttpResponseMessage> AttemptsAsync(
-        HttpRequestMessage request,
-        Uri originalUri,
-        HostEntry entry,
-        DestinationSet set,
-        DestinationState destination,
-        OriginalRequest original,
-        Task<HttpResponseMessage>? sent,
-        Activity? activity,
-        long started,
-        CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> AttemptsAsync(ServiceRequest request, Task<HttpResponseMessage>? sent)
     {
         var client = _client;
-        var service = entry.Service;
-        var balancer = set.Balancer;
-        var selection = set.Selection;
-        var failed = client.GetFailedEndpoints(request);
-        var resendable = AttemptOutcomeClassifier.IsResendable(request.Content);
-        var connectRetries = 0;
-        var sendRetries = 0;
-        var attempt = 0;
         try
         {
             while (true)
@@ -478,99 +255,49 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
                 HttpResponseMessage? response = null;
                 Exception? error = null;
                 AttemptOutcome outcome;
-                CancellationTokenSource? timer = null;
-                CancellationTokenSource? timeout = null;
+                var timeout = default(AttemptTimeout);
                 try
                 {
                     if (sent is null)
                     {
-                        Prepare(request, originalUri, entry, selection, destination, original);
-                        var caller = Activity.Current;
-                        activity = BeginAttempt(service, originalUri, destination, attempt);
-                        started = Stopwatch.GetTimestamp();
-                        if (client.Options.AttemptTimeout is { } attemptTimeout)
-                        {
-                            timer = new CancellationTokenSource(attemptTimeout, client.TimeProvider);
-                            timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
-                        }
-
-                        sent = SendInner(request, timeout?.Token ?? cancellationToken);
-                        if (activity is not null)
-                        {
-                            // The next attempt's activity is a sibling of this one, not its child.
-                            Activity.Current = caller;
-                        }
+                        RequestRewriter.PointAtDestination(client, ref request);
+                        timeout = AttemptTimeout.Start(client, request.CancellationToken);
+                        sent = StartAttempt(ref request, client.GetTimestamp(), timeout.TokenOr(request.CancellationToken));
                     }
 
                     try
                     {
                         response = await sent.ConfigureAwait(false);
-                        outcome = IsSuccess(response) ? AttemptOutcome.Success : AttemptOutcome.ServerError;
+                        outcome = RetryDecision.OutcomeOf(response);
                     }
                     catch (Exception e)
                     {
                         error = e;
-
-                        // Only the endpoint's own failures count against it: when the caller's token ended the wait (its own
-                        // cancellation, HttpClient.Timeout, a hedging attempt that lost), the endpoint was not at fault.
-                        outcome = e is OperationCanceledException && cancellationToken.IsCancellationRequested
-                            ? AttemptOutcome.Canceled
-                            : AttemptOutcomeClassifier.Classify(e);
+                        outcome = RetryDecision.OutcomeOf(e, request);
                     }
                 }
                 finally
                 {
                     sent = null;
-                    timeout?.Dispose();
-                    timer?.Dispose();
+                    timeout.Dispose();
                 }
 
-                var statusCode = response is null ? (int?)null : (int)response.StatusCode;
-                EndAttempt(balancer, destination, started, outcome, statusCode, response, request.Method, originalUri, activity);
-                activity = null;
+                AttemptObserver.End(client, ref request, outcome, response);
                 if (outcome == AttemptOutcome.Success)
                 {
                     return response!;
                 }
 
-                if (outcome is not (AttemptOutcome.TlsFailure or AttemptOutcome.Canceled))
+                RetryDecision.RecordFailedEndpoint(client, request, outcome);
+                var failedOn = request.Destination;
+                if (RetryDecision.MayRetry(client, request, outcome, response) && EndpointPicker.TryPickRetry(client, ref request))
                 {
-                    failed ??= client.AddFailedEndpoints(request);
-
-                    failed.Add(destination.Authority);
-                }
-
-                if (!cancellationToken.IsCancellationRequested && CanRetry(request, outcome, statusCode, connectRetries, sendRetries, resendable))
-                {
-                    // Take the newest snapshot: the endpoint that failed may already be gone from it.
-                    if (client.Resolver.TryGetSnapshot(service, out var latest) && latest.ServiceExists && !ReferenceEquals(latest, selection.Snapshot))
-                    {
-                        try
-                        {
-                            var latestSelection = latest.SelectPort(originalUri.IsDefaultPort ? null : originalUri.Port, entry.Parse.PortName, originalUri.Scheme, client.DefaultPortName);
-                            if (!latestSelection.Targets.IsEmpty && string.Equals(latestSelection.PortName, selection.PortName, StringComparison.Ordinal))
-                            {
-                                selection = latestSelection;
-                            }
-                        }
-                        catch (ServicePortNotFoundException)
-                        {
-                            // The port vanished with the change; retry within the set this request started with.
-                        }
-                    }
-
-                    set = balancer.GetDestinationSet(selection);
-                    attempt++;
-                    var next = balancer.Pick(set, new LoadBalancingContext(request, service, attempt, balancer.Sequence), failed, strict: true, client.GetTimestamp());
-                    if (next is not null)
-                    {
-                        var retry = outcome == AttemptOutcome.ConnectFailure ? ++connectRetries : ++sendRetries;
-                        client.Metrics.Retried(service, outcome);
-                        Log.Retrying(client.Logger, request.Method, service.Namespace, service.Name, outcome, destination.Authority, retry);
-                        response?.Dispose();
-                        destination = next;
-                        continue;
-                    }
+                    var retry = request.CountRetry(outcome);
+                    var service = request.Service;
+                    client.Metrics.Retried(service, outcome);
+                    Log.Retrying(client.Logger, request.Message.Method, service.Namespace, service.Name, outcome, failedOn.Authority, retry);
+                    response?.Dispose();
+                    continue;
                 }
 
                 if (response is not null)
@@ -583,129 +310,34 @@ public sealed class DiscoveryHttpHandler : DelegatingHandler
         }
         finally
         {
-            original.Restore(request, originalUri);
+            request.Restore();
         }
     }
 
-    private static bool IsSuccess(HttpResponseMessage response) => (int)response.StatusCode < 500;
-
-    /// <summary>Points the request at <paramref name="destination"/>, keeping the original Host for the server.</summary>
-    private void Prepare(HttpRequestMessage request, Uri originalUri, HostEntry entry, PortSelection selection, DestinationState destination, OriginalRequest original)
+    /// <summary>
+    /// Starts an attempt on the request's destination and hands it to the inner handler with <paramref name="token"/>; an exception
+    /// thrown synchronously comes back as a faulted task, like any other failure. The attempt's activity is current only while
+    /// the inner handler starts: the caller's stays current for the caller, and the next attempt's is a sibling, not a child.
+    /// </summary>
+    private Task<HttpResponseMessage> StartAttempt(ref ServiceRequest request, long started, CancellationToken token)
     {
-        request.RequestUri = Rewrite(originalUri, destination);
-        if (original.SetsHost)
-        {
-            // The typed setter: SocketsHttpHandler reads the header back (for the request line, and as the TLS host name), which
-            // would turn a raw value into a parsed one anyway, at the same cost.
-            request.Headers.Host = entry.GetHostHeader(originalUri);
-        }
-
-        if (_client.Options.UseAppProtocol && IsH2c(selection, originalUri))
-        {
-            request.Version = System.Net.HttpVersion.Version20;
-            request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-        }
-    }
-
-    /// <summary>Counts the attempt and starts its activity, which becomes current (the caller restores the previous one once the send started).</summary>
-    private Activity? BeginAttempt(ServiceKey service, Uri originalUri, DestinationState destination, int attempt)
-    {
-        var metrics = _client.Metrics;
-        metrics.Picked(service, destination, _client.Options.EndpointMetricTags);
-        var activity = AttemptActivity.Start(service, originalUri, destination, attempt);
-        destination.Statistics.Started();
-        metrics.Started(service);
-        return activity;
-    }
-
-    private void EndAttempt(
-        ServicePortBalancer balancer,
-        DestinationState destination,
-        long started,
-        AttemptOutcome outcome,
-        int? statusCode,
-        HttpResponseMessage? response,
-        HttpMethod method,
-        Uri originalUri,
-        Activity? activity)
-    {
-        var metrics = _client.Metrics;
-        destination.Statistics.Finished();
-        metrics.Finished(balancer.Service);
-        var end = Stopwatch.GetTimestamp();
-        var elapsed = Stopwatch.GetElapsedTime(started, end);
-        if (outcome == AttemptOutcome.Success && response is { Version.Major: >= 2 } && GrpcStatusClassifier.IsGrpc(response))
-        {
-            // A gRPC call answers 200 whatever happened: its status is a grpc-status header (trailers-only) or trailer.
-            if (!GrpcStatusClassifier.TryGetStatus(response.Headers, out var status))
-            {
-                var client = _client;
-                response.Content = new GrpcTrailersContent(response, response.Content, late =>
-                    balancer.ReportOutcome(destination, late, elapsed, client.UsesSystemClock ? Stopwatch.GetTimestamp() : client.TimeProvider.GetTimestamp()));
-                metrics.Completed(balancer.Service, destination, method, originalUri, elapsed, statusCode, outcome, _client.Options.EndpointMetricTags);
-                if (activity is not null)
-                {
-                    // The attempt's span ends with the response headers, as the System.Net.Http span does; the call's status
-                    // comes later, in the trailers.
-                    AttemptActivity.Stop(activity, outcome, statusCode);
-                }
-
-                return;
-            }
-
-            outcome = GrpcStatusClassifier.OutcomeOf(status);
-        }
-
-        balancer.ReportOutcome(destination, outcome, elapsed, _client.UsesSystemClock ? end : _client.TimeProvider.GetTimestamp());
-        metrics.Completed(balancer.Service, destination, method, originalUri, elapsed, statusCode, outcome, _client.Options.EndpointMetricTags);
-        if (activity is not null)
-        {
-            AttemptActivity.Stop(activity, outcome, statusCode);
-        }
-    }
-
-    /// <summary>The inner send, with an exception thrown synchronously turned into a faulted task like any other failure.</summary>
-    private Task<HttpResponseMessage> SendInner(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
+        var caller = Activity.Current;
+        AttemptObserver.Begin(_client, ref request, started);
+        Task<HttpResponseMessage> sent;
         try
         {
-            return base.SendAsync(request, cancellationToken);
+            sent = base.SendAsync(request.Message, token);
         }
         catch (Exception e)
         {
-            return Task.FromException<HttpResponseMessage>(e);
+            sent = Task.FromException<HttpResponseMessage>(e);
         }
-    }
 
-    /// <summary>What the handler changes on a request, as the caller wrote it, to restore once the send is over.</summary>
-    [StructLayout(LayoutKind.Auto)]
-    private readonly struct OriginalRequest
-    {
-        private readonly Version _version;
-        private readonly HttpVersionPolicy _versionPolicy;
-
-        public OriginalRequest(HttpRequestMessage request)
+        if (request.Activity is not null)
         {
-            SetsHost = request.Headers.Host is null;
-            _version = request.Version;
-            _versionPolicy = request.VersionPolicy;
+            Activity.Current = caller;
         }
 
-        /// <summary>Whether the request has no Host header of its own, so the handler sets (and then removes) one.</summary>
-        public bool SetsHost { get; }
-
-        public void Restore(HttpRequestMessage request, Uri originalUri)
-        {
-            request.RequestUri = originalUri;
-            if (SetsHost)
-            {
-                request.Headers.Host = null;
-            }
-
-            request.Version = _version;
-            request.VersionPolicy = _versionPolicy;
-        }
+        return sent;
     }
-
-    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 }
