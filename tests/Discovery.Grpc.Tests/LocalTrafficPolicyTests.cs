@@ -96,6 +96,40 @@ public sealed class LocalTrafficPolicyTests
     }
 
     [Fact]
+    public async Task When_this_nodes_last_pod_leaves_calls_fail_with_the_typed_error_and_never_reach_the_other_node()
+    {
+        await using var cluster = await StartAsync(ThisNode);
+        ApplyService(cluster, "local", s => s.InternalTrafficPolicy = "Local");
+        var a = await AddPodAsync(cluster, "local", "local-a", ThisNode);
+        var b = await AddPodAsync(cluster, "local", "local-b", "node-b");
+        await cluster.WaitForSnapshotAsync("local", s => s.ReadyCount == 2);
+        using var channel = cluster.Channel("kubernetes:///local.demo:grpc");
+        var client = new Pods.PodsClient(channel);
+        Assert.True(await Calls.ReachAllAsync(client, a.Name), "the channel never reached this node's pod");
+
+        // The pod goes away: grpc-dotnet keeps a READY subchannel through a resolver failure, until its connection fails; then
+        // the channel asks again and takes the failure, which names the node. Other nodes' pods are never published.
+        cluster.RemovePod(a);
+        await a.Pod.StopAsync(TimeSpan.FromSeconds(5));
+        RpcException? last = null;
+        Assert.True(await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                await CallAsync(client);
+                return false;
+            }
+            catch (RpcException e)
+            {
+                last = e;
+                return e.Status.DebugException is NoReadyEndpointsException;
+            }
+        }), $"calls never failed with the typed error (last: {last?.Status})");
+        Assert.Equal(ThisNode, ((NoReadyEndpointsException)last!.Status.DebugException!).NodeName);
+        Assert.Equal(0, b.Calls);
+    }
+
+    [Fact]
     public async Task With_an_unknown_node_calls_fail_saying_how_to_set_it()
     {
         Assert.Null(Environment.GetEnvironmentVariable(KubernetesDiscoveryOptions.NodeNameEnvironmentVariable));
