@@ -25,6 +25,8 @@ internal sealed class KubernetesResolver : Resolver
     private readonly KubernetesGrpcTarget? _target;
     private readonly DiscoveryException? _targetError;
     private readonly IServiceEndpointResolver _resolver;
+
+    // Where this app runs, for the Service's traffic policy and topology; unknown with a resolver other than the core's.
     private readonly LocalNode? _localNode;
     private readonly KubernetesGrpcResolverOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -54,8 +56,6 @@ internal sealed class KubernetesResolver : Resolver
         _target = target;
         _targetError = targetError;
         _resolver = resolver;
-
-        // Where this app runs, for the Service's traffic policy and topology; unknown with a resolver other than the core's.
         _localNode = (resolver as KubernetesServiceEndpointResolver)?.LocalNode;
         _options = options;
         _timeProvider = timeProvider;

@@ -22,8 +22,9 @@ namespace Discovery.Yarp;
 /// (<see cref="KubeProxyTopology"/>): with <c>Local</c>, only pods on this node become destinations; with hints for this node or
 /// zone, only the hinted pods.</para>
 /// <para>A Service that does not exist or has no ready pod (with <c>Local</c>: none on this node, or the node unknown) yields no
-/// destinations (YARP answers 503) and a warning naming the cause; the token fires when that changes. A malformed name or an unknown port name is a configuration error and
-/// throws, which YARP reports for the cluster. When the API cannot be read, the last known endpoints stay in use.</para>
+/// destinations (YARP answers 503) and a warning naming the cause; the token fires when that changes. A malformed name or an
+/// unknown port name is a configuration error and throws, which YARP reports for the cluster. When the API cannot be read, the
+/// last known endpoints stay in use.</para>
 /// </remarks>
 internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDisposable
 {
