@@ -60,6 +60,15 @@ internal sealed class ServiceWatcher : IAsyncDisposable
     /// <summary>Whether the snapshots come (or are moving to come) from the namespace's shared watch.</summary>
     public bool IsShared => _scope.Shared() is not null;
 
+    /// <summary>The namespace watch's source serving (or pending), if any: the watch's one instance, shared by its members.</summary>
+    internal NamespaceSource? SharedSource => _scope.Shared();
+
+    /// <summary>How many per-Service sources this watcher has started (none for a watcher its namespace watch served from the start).</summary>
+    internal int PerServiceSourcesStarted => _scope.Started.Length;
+
+    /// <summary>Whether this watcher has a health record of its own (created by its own informers' first contact or by a failure).</summary>
+    internal bool HasOwnHealth => Volatile.Read(ref _health) is not null;
+
     public TimeSpan IdleFor => _context.TimeProvider.GetElapsedTime(Volatile.Read(ref _lastUsed));
 
     /// <summary>Whether the watcher was stopped (idle); a lookup that still finds it must start a new one.</summary>
