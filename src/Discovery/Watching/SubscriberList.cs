@@ -9,7 +9,8 @@ namespace Discovery.Internal;
 /// No lock: the one field is a copy-on-write array, or <see cref="StoppedMark"/> once the watcher has stopped (then it never
 /// changes again). Every change is one compare-and-swap from the array it was decided on, so a decision taken on a state
 /// that changed meanwhile is retried (or, for <see cref="TryStop"/>, abandoned) instead of applied. Each of 10,000 watchers
-/// has one of these: a lock object each would be 24 B more per Service.
+/// has one of these: a lock object each would be 24 B more per Service. Once stopped, there is no one to notify: a build
+/// that races with the watcher's disposal publishes a snapshot that is superseded at once (see SnapshotPublisher.Publish).
 /// </remarks>
 internal sealed class SubscriberList
 {
