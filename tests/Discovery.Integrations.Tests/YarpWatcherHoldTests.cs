@@ -12,6 +12,14 @@ public class YarpWatcherHoldTests
 {
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(1);
 
+    // After the outage the watcher re-lists over real loopback HTTP while the test moves fake time on to end its back-off
+    // (at most ReconnectMaxDelay, 30 s). The list's own timeout runs on that fake clock: with the default 30 s and fake time
+    // running ~100 times faster than real time, a list that took 0.3 s on a loaded machine counted as timed out, again and
+    // again (a CI failure). The longest timeout and a smaller step give a list ~25 s of real time and still end the
+    // back-off within ~2 s.
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan RecoveryStep = TimeSpan.FromMilliseconds(250);
+
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     private static string Id(Pod pod) => $"alpaca/{pod.Address}:{pod.Port}";
@@ -31,7 +39,11 @@ public class YarpWatcherHoldTests
             services =>
             {
                 services.AddSingleton<TimeProvider>(time);
-                services.Configure<KubernetesDiscoveryOptions>(o => o.IdleTimeout = IdleTimeout);
+                services.Configure<KubernetesDiscoveryOptions>(o =>
+                {
+                    o.IdleTimeout = IdleTimeout;
+                    o.RequestTimeout = RequestTimeout;
+                });
             });
         var resolver = (KubernetesServiceEndpointResolver)proxy.Services.GetRequiredService<IServiceEndpointResolver>();
         Assert.Equal([Id(a), Id(b)], proxy.AvailableIds());
@@ -76,7 +88,7 @@ public class YarpWatcherHoldTests
         await cluster.Emulator.Faults.EndOutageAsync();
         await Eventually.True(() =>
         {
-            time.Advance(TimeSpan.FromSeconds(1));
+            time.Advance(RecoveryStep);
             return proxy.AvailableIds().SequenceEqual([Id(a), Id(c)]);
         }, "YARP sees pod c join and pod b leave once the API is back");
         await Eventually.True(async () => await proxy.Client.GetStringAsync("/", Token) == "alpaca-c", "pod c gets requests");
