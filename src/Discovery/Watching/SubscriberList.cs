@@ -51,13 +51,23 @@ internal sealed class SubscriberList
         }
     }
 
+    /// <summary>
+    /// Removes one entry of <paramref name="subscriber"/>: subscriptions may share a callback (the adapters hold watchers
+    /// with one cached no-op delegate), and ending one must not end the others.
+    /// </summary>
     public void Remove(Action<ServiceEndpointSnapshot> subscriber)
     {
         while (true)
         {
             var current = Volatile.Read(ref _subscribers);
-            if (ReferenceEquals(current, StoppedMark)
-                || ReferenceEquals(Interlocked.CompareExchange(ref _subscribers, Array.FindAll(current, s => s != subscriber), current), current))
+            var index = Array.IndexOf(current, subscriber);
+            if (ReferenceEquals(current, StoppedMark) || index < 0)
+            {
+                return;
+            }
+
+            Action<ServiceEndpointSnapshot>[] remaining = [.. current.AsSpan(0, index), .. current.AsSpan(index + 1)];
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _subscribers, remaining, current), current))
             {
                 return;
             }
