@@ -7,7 +7,9 @@ namespace Discovery.Grpc;
 
 /// <summary>
 /// The resolver of one <c>kubernetes:</c> channel: pushes every snapshot of the Service to the channel as it is published (no
-/// polling), and a failure result carrying the typed discovery error when the Service cannot be used.
+/// polling), and a failure result carrying the typed discovery error when the Service cannot be used. The addresses are those
+/// kube-proxy on this node would use (<see cref="KubeProxyTopology"/>): with <c>internalTrafficPolicy: Local</c> only this node's
+/// pods, none there (or the node unknown) being a failure result; with hints for this node or zone, only the hinted pods.
 /// </summary>
 /// <remarks>
 /// One background task per channel does all the publishing, so the channel sees results in order and never on the watcher's own
@@ -23,6 +25,9 @@ internal sealed class KubernetesResolver : Resolver
     private readonly KubernetesGrpcTarget? _target;
     private readonly DiscoveryException? _targetError;
     private readonly IServiceEndpointResolver _resolver;
+
+    // Where this app runs, for the Service's traffic policy and topology; unknown with a resolver other than the core's.
+    private readonly LocalNode? _localNode;
     private readonly KubernetesGrpcResolverOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -35,7 +40,6 @@ internal sealed class KubernetesResolver : Resolver
 
     // Only the publishing task reads and writes them.
     private ServiceEndpointSnapshot? _published;
-    private bool _localPolicyReported;
     private Action<ResolverResult>? _listener;
     private int _started;
 
@@ -52,6 +56,7 @@ internal sealed class KubernetesResolver : Resolver
         _target = target;
         _targetError = targetError;
         _resolver = resolver;
+        _localNode = (resolver as KubernetesServiceEndpointResolver)?.LocalNode;
         _options = options;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -133,7 +138,7 @@ internal sealed class KubernetesResolver : Resolver
                     }
 
                     delay = _options.RetryDelay;
-                    PublishLatest(republish);
+                    await PublishLatestAsync(republish, cancellationToken).ConfigureAwait(false);
                     if (!await _wake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                     {
                         return;
@@ -239,7 +244,7 @@ internal sealed class KubernetesResolver : Resolver
         }
     }
 
-    private void PublishLatest(bool republish)
+    private async Task PublishLatestAsync(bool republish, CancellationToken cancellationToken)
     {
         var snapshot = Volatile.Read(ref _latest)!;
         if (!republish && ReferenceEquals(snapshot, _published))
@@ -272,24 +277,25 @@ internal sealed class KubernetesResolver : Resolver
             return;
         }
 
-        if (!_localPolicyReported && snapshot.ServiceInfo is { InternalTrafficPolicy: TrafficPolicy.Local, IsExternalName: false })
+        // grpc-dotnet's balancer knows nothing of nodes: it gets only what kube-proxy on this node would use.
+        var topology = await KubeProxyTopology.SelectAsync(selection, _localNode, cancellationToken).ConfigureAwait(false);
+        if (topology.Failure is { } failure)
         {
-            // Once per channel: grpc-dotnet's balancer has no notion of nodes, and the filter lives in the HttpClient handler.
-            _localPolicyReported = true;
-            Log.LocalTrafficPolicyNotApplied(_logger, _address.OriginalString, target.Service.Namespace, target.Service.Name, selection.Targets.Length);
+            Fail(failure);
+            return;
         }
 
-        var addresses = new BalancerAddress[selection.Targets.Length];
+        var addresses = new BalancerAddress[topology.Targets.Length];
         for (var i = 0; i < addresses.Length; i++)
         {
-            var endpointTarget = selection.Targets[i];
+            var endpointTarget = topology.Targets[i];
             var address = new BalancerAddress(endpointTarget.Endpoint.Address, endpointTarget.Port);
             address.Attributes.Set(KubernetesResolverFactory.HostOverrideKey, target.Authority);
             address.Attributes.Set(KubernetesResolverFactory.EndpointKey, endpointTarget.Endpoint);
             addresses[i] = address;
         }
 
-        Log.Published(_logger, _address.OriginalString, addresses.Length, target.Service.Namespace, target.Service.Name, snapshot.Version);
+        Log.Published(_logger, _address.OriginalString, addresses.Length, target.Service.Namespace, target.Service.Name, snapshot.Version, topology.Rule);
         Deliver(ResolverResult.ForResult(addresses));
     }
 

@@ -9,7 +9,9 @@ namespace Discovery.ServiceDiscovery;
 /// Answers one MESD query from the shared Kubernetes watch. Starts no watch of its own: MESD creates and disposes providers
 /// often (handlers recycled, idle watchers evicted), and each is a few references plus, once used, a hold that keeps the
 /// shared watcher from idling out while MESD uses the Service. Every answer carries
-/// the snapshot's change token, so MESD re-resolves when the Service changes and never polls.
+/// the snapshot's change token, so MESD re-resolves when the Service changes and never polls. The endpoints are those
+/// kube-proxy on this node would use (<see cref="KubeProxyTopology"/>): with <c>internalTrafficPolicy: Local</c> only this node's,
+/// and none there is the typed error, not a fallback to other nodes or to DNS.
 /// </summary>
 internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvider, IHostNameFeature
 {
@@ -19,6 +21,7 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
     private readonly string? _defaultPortName;
     private readonly ILogger _logger;
     private readonly ServiceNotices _notices;
+    private readonly LocalNode? _localNode;
     private IDisposable? _inUse;
 
     public KubernetesServiceEndpointProvider(
@@ -27,8 +30,10 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
         KubernetesServiceEndpointProviderOptions options,
         string? defaultPortName,
         ILogger logger,
-        ServiceNotices notices)
+        ServiceNotices notices,
+        LocalNode? localNode)
     {
+        _localNode = localNode;
         _query = query;
         _resolver = resolver;
         _options = options;
@@ -94,9 +99,12 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
             throw new NoReadyEndpointsException(service, snapshot.NotReadyCount, snapshot.TerminatingCount, selection.PortName.Length == 0 ? null : selection.PortName);
         }
 
-        if (snapshot.ServiceInfo is { InternalTrafficPolicy: TrafficPolicy.Local, IsExternalName: false })
+        // With internalTrafficPolicy Local and nothing on this node (or the node unknown), the typed error: MESD reports it, and
+        // the change token above re-resolves once that changes.
+        var topology = await KubeProxyTopology.SelectAsync(selection, _localNode, cancellationToken).ConfigureAwait(false);
+        if (topology.Failure is { } failure)
         {
-            _notices.LocalTrafficPolicy(service, selection.Targets.Length);
+            throw failure;
         }
 
         // MESD's handler has no notion of a request's HTTP version: the port's appProtocol reaches consumers as a feature, and
@@ -107,7 +115,7 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
             _notices.H2cPort(service, selection.PortName);
         }
 
-        foreach (var target in selection.Targets)
+        foreach (var target in topology.Targets)
         {
             var endpoint = MesdEndpoint.Create(ToEndPoint(scheme, target));
             endpoint.Features.Set<IServiceEndpointProvider>(this);
@@ -124,7 +132,7 @@ internal sealed class KubernetesServiceEndpointProvider : IServiceEndpointProvid
             endpoints.Endpoints.Add(endpoint);
         }
 
-        Log.Resolved(_logger, service.Namespace, service.Name, selection.Targets.Length, selection.PortName, _query.Original, snapshot.Version);
+        Log.Resolved(_logger, service.Namespace, service.Name, topology.Targets.Length, selection.PortName, _query.Original, snapshot.Version, topology.Rule);
     }
 
     /// <inheritdoc/>

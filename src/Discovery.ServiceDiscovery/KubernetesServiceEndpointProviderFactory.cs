@@ -20,6 +20,9 @@ internal sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpoin
     private readonly ILogger _logger;
     private readonly ServiceNotices _notices;
 
+    // Where this app runs, for the Service's traffic policy and topology; unknown with a resolver other than the core's.
+    private readonly LocalNode? _localNode;
+
     /// <summary>Creates the factory (normally through <c>AddKubernetesServiceEndpointProvider()</c>).</summary>
     /// <param name="resolver">The shared endpoint resolver; its watchers serve every provider.</param>
     /// <param name="parser">Reads host names as Services (default namespace, cluster domain).</param>
@@ -42,6 +45,7 @@ internal sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpoin
         ArgumentNullException.ThrowIfNull(serviceDiscoveryOptions);
         ArgumentNullException.ThrowIfNull(logger);
         _resolver = resolver;
+        _localNode = (resolver as KubernetesServiceEndpointResolver)?.LocalNode;
         _parser = parser;
         _options = options.Value;
         _serviceDiscoveryOptions = serviceDiscoveryOptions.Value;
@@ -67,7 +71,7 @@ internal sealed class KubernetesServiceEndpointProviderFactory : IServiceEndpoin
             return false;
         }
 
-        provider = new KubernetesServiceEndpointProvider(parsed, _resolver, _options, _defaultPortName, _logger, _notices);
+        provider = new KubernetesServiceEndpointProvider(parsed, _resolver, _options, _defaultPortName, _logger, _notices, _localNode);
         return true;
     }
 }

@@ -9,7 +9,8 @@ namespace Discovery.Yarp;
 /// <summary>
 /// A YARP <see cref="IDestinationResolver"/> that expands each destination whose address names a Kubernetes Service
 /// (<c>http://alpaca-prod</c>, <c>http://alpaca-prod.demo.svc:8080/api/</c>, <c>http://_grpc.alpaca-prod</c>) into one
-/// destination per ready pod, from the shared Kubernetes watch. Other destinations pass through unchanged.
+/// destination per ready pod kube-proxy on this node would send to, from the shared Kubernetes watch. Other destinations pass
+/// through unchanged.
 /// </summary>
 /// <remarks>
 /// <para>Destination IDs are <c>&lt;configured id&gt;/&lt;pod address:port&gt;</c>: the same pod keeps the same ID across
@@ -17,9 +18,13 @@ namespace Discovery.Yarp;
 /// policies then apply to the expanded set as to any configured one.</para>
 /// <para>Each resolution returns a change token that fires when one of the Services changes; bursts are gathered into one
 /// reload per <see cref="KubernetesDestinationResolverOptions.MinimumReloadInterval"/>.</para>
-/// <para>A Service that does not exist or has no ready pod yields no destinations (YARP answers 503) and a warning naming
-/// the cause; the token fires when that changes. A malformed name or an unknown port name is a configuration error and
-/// throws, which YARP reports for the cluster. When the API cannot be read, the last known endpoints stay in use.</para>
+/// <para>The Service's <c>internalTrafficPolicy</c>, topology hints and <c>trafficDistribution</c> apply as kube-proxy applies them
+/// (<see cref="KubeProxyTopology"/>): with <c>Local</c>, only pods on this node become destinations; with hints for this node or
+/// zone, only the hinted pods.</para>
+/// <para>A Service that does not exist or has no ready pod (with <c>Local</c>: none on this node, or the node unknown) yields no
+/// destinations (YARP answers 503) and a warning naming the cause; the token fires when that changes. A malformed name or an
+/// unknown port name is a configuration error and throws, which YARP reports for the cluster. When the API cannot be read, the
+/// last known endpoints stay in use.</para>
 /// </remarks>
 internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDisposable
 {
@@ -35,8 +40,8 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
     private readonly Dictionary<ServiceKey, ServiceEndpointSnapshot> _lastKnown = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ServiceKey, IDisposable> _inUse = new();
 
-    // Services already named in the internalTrafficPolicy: Local warning; bounded, like _inUse, by YARP's configuration.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<ServiceKey, byte> _localPolicyReported = new();
+    // Where this app runs, for the Service's traffic policy and topology; unknown with a resolver other than the core's.
+    private readonly LocalNode? _localNode;
 
     /// <summary>Creates the resolver (normally through <c>AddKubernetesDestinationResolver()</c>).</summary>
     /// <param name="resolver">The shared endpoint resolver.</param>
@@ -60,6 +65,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
         _resolver = resolver;
+        _localNode = (resolver as KubernetesServiceEndpointResolver)?.LocalNode;
         _parser = parser;
         _options = options.Value;
         _defaultPortName = discoveryOptions.Value.DefaultPortName;
@@ -104,7 +110,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
                 continue;
             }
 
-            Expand(id, config, address, parse, snapshot, results);
+            await ExpandAsync(id, config, address, parse, snapshot, results, cancellationToken).ConfigureAwait(false);
         }
 
         return new ResolvedDestinationCollection(results, token);
@@ -182,7 +188,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
         return snapshot;
     }
 
-    private void Expand(string id, DestinationConfig config, Uri address, ServiceHostParseResult parse, ServiceEndpointSnapshot snapshot, Dictionary<string, DestinationConfig> results)
+    private async ValueTask ExpandAsync(string id, DestinationConfig config, Uri address, ServiceHostParseResult parse, ServiceEndpointSnapshot snapshot, Dictionary<string, DestinationConfig> results, CancellationToken cancellationToken)
     {
         var service = parse.Service;
         if (!snapshot.ServiceExists)
@@ -206,9 +212,12 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
             return;
         }
 
-        if (snapshot.ServiceInfo is { InternalTrafficPolicy: TrafficPolicy.Local, IsExternalName: false } && _localPolicyReported.TryAdd(service, 0))
+        // The pods kube-proxy on this node would use: with internalTrafficPolicy Local none elsewhere, whatever YARP's health says.
+        var topology = await KubeProxyTopology.SelectAsync(selection, _localNode, cancellationToken).ConfigureAwait(false);
+        if (topology.Failure is { } failure)
         {
-            Log.LocalTrafficPolicyNotApplied(_logger, service.Namespace, service.Name, id, selection.Targets.Length);
+            Log.NoDestinations(_logger, id, config.Address, failure.Message);
+            return;
         }
 
         // The Host the pods expect: the Service name as written (without a "_port." label), with the port if one was written.
@@ -218,7 +227,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
             : _options.UseServiceNameAsHost ? (uriPort is null ? hostName : hostName + ":" + uriPort.Value.ToString(CultureInfo.InvariantCulture)) : null;
         var path = address.PathAndQuery == "/" ? string.Empty : address.PathAndQuery;
         Uri? health = config.Health is { Length: > 0 } h && Uri.TryCreate(h, UriKind.Absolute, out var parsedHealth) ? parsedHealth : null;
-        foreach (var target in selection.Targets)
+        foreach (var target in topology.Targets)
         {
             var expanded = config with
             {
@@ -230,7 +239,7 @@ internal sealed class KubernetesDestinationResolver : IDestinationResolver, IDis
             results[id + "/" + target.Authority] = expanded;
         }
 
-        Log.Expanded(_logger, id, config.Address, service.Namespace, service.Name, selection.Targets.Length, snapshot.Version);
+        Log.Expanded(_logger, id, config.Address, service.Namespace, service.Name, topology.Targets.Length, snapshot.Version, topology.Rule);
     }
 
     /// <summary>A health URI on the Service name is probed on each pod: its host becomes the pod's address, its port the pod's unless written.</summary>

@@ -5,8 +5,8 @@ namespace Discovery.Yarp;
 /// <summary>Source-generated log messages of Discovery.Yarp.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Debug, "Destination '{DestinationId}' ({Address}): Service {Namespace}/{Service} expands to {Count} destinations from snapshot v{Version}.")]
-    public static partial void Expanded(ILogger logger, string destinationId, string address, string @namespace, string service, int count, long version);
+    [LoggerMessage(1, LogLevel.Debug, "Destination '{DestinationId}' ({Address}): Service {Namespace}/{Service} expands to {Count} destinations from snapshot v{Version} (topology rule: {Rule}).")]
+    public static partial void Expanded(ILogger logger, string destinationId, string address, string @namespace, string service, int count, long version, TopologyRule rule);
 
     [LoggerMessage(2, LogLevel.Warning, "Destination '{DestinationId}' ({Address}) has no destinations: {Reason} YARP answers its routes with 503 until that changes.")]
     public static partial void NoDestinations(ILogger logger, string destinationId, string address, string reason);
@@ -22,7 +22,4 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Warning, "Cluster '{ClusterId}': {Services} publish appProtocol kubernetes.io/h2c (HTTP/2 without TLS), but {Reason} YARP's HTTP version is set per cluster, so requests to those pods follow the cluster's setting and an h2c-only server rejects them. Put the h2c Services in a cluster of their own, or set the cluster's HttpRequest Version \"2\" and VersionPolicy \"RequestVersionExact\".")]
     public static partial void H2cNotApplied(ILogger logger, string clusterId, string services, string reason);
-
-    [LoggerMessage(7, LogLevel.Warning, "Service {Namespace}/{Service} has internalTrafficPolicy: Local (kube-proxy sends its callers only to endpoints on their own node), which YARP's destinations cannot express: destination '{DestinationId}' expands to all {Count} usable endpoints, on every node. Call node-local Services through AddKubernetesDiscovery()'s HttpClient handler, which applies the policy.")]
-    public static partial void LocalTrafficPolicyNotApplied(ILogger logger, string @namespace, string service, string destinationId, int count);
 }

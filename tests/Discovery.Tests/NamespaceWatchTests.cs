@@ -74,6 +74,32 @@ public class NamespaceWatchTests
     }
 
     [Fact]
+    public async Task A_namespace_scoped_watcher_holds_no_per_service_parts()
+    {
+        // Issue #13: 10,000 Services in one namespace are 10,000 watchers, each joined to one namespace watch. Such a
+        // watcher must not carry what only a per-Service watcher needs (its own informers, its own health record) nor a
+        // namespace source of its own: those were the bytes per Service the split of ServiceWatcher had added.
+        await using var test = NamespaceScoped();
+        SeedNumbered(test.Api, 50);
+
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(i => test.Resolver.GetSnapshotAsync(Numbered(i), Token).AsTask()));
+        await Eventually.True(() => test.Api.ActiveWatchCount == 2, "the two namespace watches are open");
+        test.Api.Apply(Fixtures.Slice("svc-007", "svc-007-b", ("10.4.0.7", true)));
+        await Eventually.True(() => test.Resolver.TryGetSnapshot(Numbered(7), out var s) && s.UsableEndpoints.Any(e => e.Address == "10.4.0.7"), "svc-007 follows changes");
+
+        var watchers = test.Resolver.Watchers.ToArray();
+        Assert.Equal(50, watchers.Length);
+        Assert.All(watchers, w =>
+        {
+            Assert.True(w.IsShared);
+            Assert.Equal(0, w.PerServiceSourcesStarted);
+            Assert.False(w.HasOwnHealth);
+        });
+        Assert.Single(watchers.Select(w => w.SharedSource).Distinct());
+        Assert.All(test.Resolver.GetWatcherStatuses(), s => Assert.True(s.IsSynced));
+    }
+
+    [Fact]
     public async Task The_default_scope_keeps_one_watch_pair_per_service()
     {
         await using var test = new TestResolver();

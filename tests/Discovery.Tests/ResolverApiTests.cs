@@ -114,6 +114,30 @@ public class ResolverApiTests
     }
 
     [Fact]
+    public async Task Ending_one_of_two_subscriptions_with_the_same_callback_keeps_the_watcher_alive()
+    {
+        // The adapters hold watchers with one cached no-op callback (a static lambda is one delegate instance), so several
+        // holds of one Service share it: ending one must end only that one.
+        await using var test = new TestResolver();
+        Action<ServiceEndpointSnapshot> hold = static _ => { };
+        var first = test.Resolver.Subscribe(Alpaca, hold);
+        using var second = test.Resolver.Subscribe(Alpaca, hold);
+        await test.Resolver.GetSnapshotAsync(Alpaca, Token);
+
+        first.Dispose();
+        for (var i = 0; i < 10; i++)
+        {
+            test.Time.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        var status = Assert.Single(test.Resolver.GetWatcherStatuses());
+        Assert.Equal(Alpaca, status.Service);
+        second.Dispose();
+        test.Time.Advance(TimeSpan.FromMinutes(2));
+        await Eventually.True(() => test.Resolver.GetWatcherStatuses().Count == 0, "with both holds ended, the idle watcher stops");
+    }
+
+    [Fact]
     public async Task A_subscriber_that_starts_the_watcher_gets_its_first_snapshot()
     {
         // The first publish races with the subscription when the subscription is what starts the watcher; it is quickest

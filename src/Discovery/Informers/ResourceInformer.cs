@@ -23,7 +23,7 @@ internal sealed class ResourceInformer
     private readonly WatcherContext _context;
     private readonly ServiceKey _service;
     private readonly ResiliencePipeline _pipeline;
-    private readonly RejectionLog _rejections;
+    private readonly InformerIntake _intake;
     // The one lock: guards the restart request (_round, _restartRequested, _switchRequested) and what owners read from
     // other threads (_store, _resourceVersion, _hasSynced, _query). The informer's own task is the only writer of the
     // latter and reads its own writes without it; every other field is used by that task alone.
@@ -47,16 +47,15 @@ internal sealed class ResourceInformer
     private bool _badListLogged;
     private int _prematureEnds;
     private string _queryText = string.Empty;
-    private ObjectFilter _filter = null!;
 
     public ResourceInformer(ResourceQuery query, ServiceKey service, WatcherContext context, IResourceInformerOwner owner)
     {
+        _intake = new InformerIntake(service, context);
         Query = query;
         _store = InformerStore.Empty(query.Resource);
         _service = service;
         _context = context;
         _owner = owner;
-        _rejections = new RejectionLog(context.Logger, service);
         var options = context.Options;
         _pipeline = new ResiliencePipelineBuilder { TimeProvider = context.TimeProvider }
             .AddRetry(new RetryStrategyOptions
@@ -96,7 +95,7 @@ internal sealed class ResourceInformer
             }
 
             _queryText = value.ToString();
-            _filter = new ObjectFilter(value);
+            _intake.Query = value;
         }
     }
 
@@ -276,22 +275,13 @@ internal sealed class ResourceInformer
 
         _badListLogged = false;
         var previous = _store;
-        var builder = InformerStore.CreateBuilder();
-        foreach (var item in list.Items)
-        {
-            if (item?.Metadata?.Name is { Length: > 0 } name && Admits(item.Metadata, out _))
-            {
-                builder[name] = Project(item, previous, name, _context.Strings);
-            }
-        }
-
+        var listed = _intake.FromList(list.Items, previous);
         if (_hasSynced)
         {
             _context.Metrics.Relists.Add(1, WatcherContext.Tags(_service, Query));
         }
 
         // One swap: readers go from the old complete set to the new complete set, never through an empty one.
-        var listed = InformerStore.FromList(Query.Resource, builder);
         lock (_lock)
         {
             _store = listed;
@@ -431,32 +421,7 @@ internal sealed class ResourceInformer
         }
 
         var store = _store;
-        InformerStore updated;
-        var kind = InformerChangeKind.Removed;
-        if (Admits(metadata, out var otherObject))
-        {
-            switch (type)
-            {
-                case WatchEventType.Added or WatchEventType.Modified:
-                    updated = store.With(name, Project(item, store, name, _context.Strings));
-                    kind = InformerChangeKind.Updated;
-                    break;
-                case WatchEventType.Deleted:
-                    updated = store.Without(name);
-                    break;
-                default:
-                    updated = store;
-                    break;
-            }
-        }
-        else
-        {
-            // Another namespace's object is not the one held under this name: leave that alone. The same object no longer
-            // matching (a slice relabelled to another Service) is what a server reports as DELETED: what it held is no
-            // longer this Service's, and keeping it would send this Service's requests to another Service's pods.
-            updated = otherObject ? store : store.Without(name);
-        }
-
+        var (updated, kind) = _intake.Apply(type, item, name, store);
         if (ReferenceEquals(updated, store))
         {
             return;
@@ -467,38 +432,6 @@ internal sealed class ResourceInformer
             _store = updated;
         }
         await _owner.OnChangedAsync(new InformerChange(this, kind, name, store, updated), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// What is held of an object (the type <see cref="InformerStore"/> reads back): a namespace-wide watch holds every
-    /// Service and EndpointSlice of the namespace, so those are projected onto the few fields discovery reads (the version
-    /// held so far in <paramref name="previous"/> lends its unchanged endpoint instances); other kinds are kept typed,
-    /// without the metadata discovery never reads (managedFields and annotations are often most of an object's size).
-    /// </summary>
-    private static object Project(IKubernetesObject<V1ObjectMeta> item, InformerStore previous, string name, StringPool strings)
-    {
-        switch (item)
-        {
-            case V1Service service:
-                return KubernetesObjectConverter.ProjectService(service, strings);
-            case V1EndpointSlice slice:
-                return KubernetesObjectConverter.ProjectSlice(slice, previous.FindSlice(name), strings);
-            default:
-                item.Metadata.ManagedFields = null;
-                item.Metadata.Annotations = null;
-                return item;
-        }
-    }
-
-    private bool Admits(V1ObjectMeta metadata, out bool otherObject)
-    {
-        if (_filter.Reject(metadata, out otherObject) is not { } reason)
-        {
-            return true;
-        }
-
-        _rejections.ObjectSkipped(Query.Kind, metadata, reason);
-        return false;
     }
 
     private void OnMalformedEvent(Exception error)

@@ -13,8 +13,8 @@ internal sealed class RejectionLog(ILogger logger, ServiceKey service)
     // Enough for every object a large Service holds; past it, forgetting only means an unchanged object is logged again.
     private const int MaxRemembered = 4096;
 
-    private readonly object _gate = new();
-    // Created with the first line: most watchers never skip anything, and a namespace watch has thousands of them.
+    // Created with the first line (most watchers never skip anything, and a namespace watch has thousands of them), then
+    // never replaced: it is also the lock that guards it (a lock object of its own would be 24 B more for every log).
     private HashSet<(string Kind, string? Namespace, string? Name, string? ResourceVersion)>? _logged;
 
     /// <summary>A whole object was not used.</summary>
@@ -79,15 +79,21 @@ internal sealed class RejectionLog(ILogger logger, ServiceKey service)
 
     private bool FirstTime(string kind, string? ns, string? name, string? resourceVersion)
     {
-        lock (_gate)
+        var logged = Volatile.Read(ref _logged);
+        if (logged is null)
         {
-            _logged ??= [];
-            if (_logged.Count >= MaxRemembered)
+            var created = new HashSet<(string Kind, string? Namespace, string? Name, string? ResourceVersion)>();
+            logged = Interlocked.CompareExchange(ref _logged, created, null) ?? created;
+        }
+
+        lock (logged)
+        {
+            if (logged.Count >= MaxRemembered)
             {
-                _logged.Clear();
+                logged.Clear();
             }
 
-            return _logged.Add((kind, ns, name, resourceVersion));
+            return logged.Add((kind, ns, name, resourceVersion));
         }
     }
 }

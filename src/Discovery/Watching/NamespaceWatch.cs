@@ -38,13 +38,17 @@ internal sealed class NamespaceWatch : IResourceInformerOwner, IAsyncDisposable
         Namespace = ns;
         _context = context;
         _registry = registry;
-        _health = new SourceHealth(context.TimeProvider);
+        _health = new SourceHealth(context.TimeProvider, context.TimeProvider.GetTimestamp());
         var key = new ServiceKey(ns, "*");
         Services = new ResourceInformer(new ResourceQuery(WatchedResource.Services, ns, null, null), key, context, this);
         Slices = new ResourceInformer(new ResourceQuery(WatchedResource.EndpointSlices, ns, ServiceNameLabel, null), key, context, this);
+        Source = new NamespaceSource(this);
     }
 
     public string Namespace { get; }
+
+    /// <summary>The endpoint source every member builds from (one for the whole namespace: it holds nothing per Service).</summary>
+    public NamespaceSource Source { get; }
 
     public ResourceInformer Services { get; }
 

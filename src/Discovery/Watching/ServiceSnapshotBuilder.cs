@@ -7,7 +7,11 @@ namespace Discovery.Internal;
 /// mode, the ExternalName form, and the published snapshot's endpoint instances (kept across versions). Returns data only.
 /// Used under the watcher's build turn (it reads the publisher's version and current snapshot).
 /// </summary>
-internal sealed class ServiceSnapshotBuilder(ServiceKey key, WatcherContext context, SnapshotPublisher publisher, RejectionLog rejections)
+/// <remarks>
+/// A value made for each build (<see cref="ServiceWatcher.CreateBuilder"/>), not an object each watcher keeps: everything it
+/// holds is the watcher's already, and 10,000 watchers should not each carry a copy of those references.
+/// </remarks>
+internal readonly struct ServiceSnapshotBuilder(ServiceKey key, WatcherContext context, SnapshotPublisher publisher, RejectionLog rejections)
 {
     public ServiceKey Key => key;
 

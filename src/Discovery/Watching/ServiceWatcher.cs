@@ -20,7 +20,10 @@ internal sealed class ServiceWatcher : IAsyncDisposable
     // Created by the first RBAC refusal (most watchers never see one).
     private AccessRecheck? _access;
     // Contact and failures of this watcher's own informers (and failures of its namespace watch, as they were reported).
-    private readonly SourceHealth _health;
+    // Created by the first of them (Health): a watcher served by its namespace watch from the start reads that watch's
+    // health, and usually never has one.
+    private SourceHealth? _health;
+    private readonly RejectionLog _rejections;
     private readonly long _startedAt;
     // Request path (Touch): lock-free.
     private long _lastUsed;
@@ -36,9 +39,8 @@ internal sealed class ServiceWatcher : IAsyncDisposable
         _podSelector = podSelector;
         IsPinned = pinned;
         _publisher = new SnapshotPublisher(key, context, _subscribers);
-        var builder = new ServiceSnapshotBuilder(key, context, _publisher, new RejectionLog(context.Logger, key));
-        _health = new SourceHealth(context.TimeProvider);
-        _scope = new SourceScope(this, context, registry, _subscribers, _publisher, builder, podSelector, _stopping.Token);
+        _rejections = new RejectionLog(context.Logger, key);
+        _scope = new SourceScope(this, _stopping.Token);
         _startedAt = context.TimeProvider.GetTimestamp();
         _lastUsed = _startedAt;
         Tags = [new("k8s.namespace.name", key.Namespace), new("k8s.service.name", key.Name)];
@@ -53,10 +55,19 @@ internal sealed class ServiceWatcher : IAsyncDisposable
     /// <summary>The latest snapshot (possibly a fallback one), or <see langword="null"/> before the first.</summary>
     public ServiceEndpointSnapshot? Current => _publisher.Current;
 
-    public TimeSpan SinceLastContact => _scope.Shared() is { } shared ? shared.Watch.SinceLastContact : _health.SinceLastContact;
+    public TimeSpan SinceLastContact => _scope.Shared() is { } shared ? shared.Watch.SinceLastContact : OwnSinceLastContact;
 
     /// <summary>Whether the snapshots come (or are moving to come) from the namespace's shared watch.</summary>
     public bool IsShared => _scope.Shared() is not null;
+
+    /// <summary>The namespace watch's source serving (or pending), if any: the watch's one instance, shared by its members.</summary>
+    internal NamespaceSource? SharedSource => _scope.Shared();
+
+    /// <summary>How many per-Service sources this watcher has started (none for a watcher its namespace watch served from the start).</summary>
+    internal int PerServiceSourcesStarted => _scope.Started.Length;
+
+    /// <summary>Whether this watcher has a health record of its own (created by its own informers' first contact or by a failure).</summary>
+    internal bool HasOwnHealth => Volatile.Read(ref _health) is not null;
 
     public TimeSpan IdleFor => _context.TimeProvider.GetElapsedTime(Volatile.Read(ref _lastUsed));
 
@@ -65,6 +76,32 @@ internal sealed class ServiceWatcher : IAsyncDisposable
 
     /// <summary>The watcher's stop (throws <see cref="ObjectDisposedException"/> once it has stopped).</summary>
     internal CancellationToken StoppingToken => _stopping.Token;
+
+    internal WatcherContext Context => _context;
+
+    /// <summary>The label selector when the Service is read from Pods (<see cref="KubernetesDiscoveryOptions.PodSelectors"/>), else null.</summary>
+    internal string? PodSelector => _podSelector;
+
+    /// <summary>The namespace watches this watcher may join or leave (null when every Service is watched on its own).</summary>
+    internal NamespaceWatchRegistry? Registry => _registry;
+
+    /// <summary>Since this watcher's own informers last heard from the API (since its start before the first contact).</summary>
+    private TimeSpan OwnSinceLastContact => Volatile.Read(ref _health)?.SinceLastContact ?? _context.TimeProvider.GetElapsedTime(_startedAt);
+
+    /// <summary>The health of this watcher's own informers, created by the first contact, failure or build error.</summary>
+    private SourceHealth Health
+    {
+        get
+        {
+            if (Volatile.Read(ref _health) is { } health)
+            {
+                return health;
+            }
+
+            var created = new SourceHealth(_context.TimeProvider, _startedAt);
+            return Interlocked.CompareExchange(ref _health, created, null) ?? created;
+        }
+    }
 
     /// <summary>Whether the Service is known to have no selector (its hand-made Endpoints are read too).</summary>
     internal bool IsKnownSelectorless => _scope.PerService()?.FindService()?.Info is { HasSelector: false };
@@ -122,7 +159,7 @@ internal sealed class ServiceWatcher : IAsyncDisposable
             return _publisher.TryPublishFallback(fallback);
         }
 
-        throw _publisher.Fault?.Invoke() ?? new KubernetesApiUnavailableException(Key, _context.Options.InitialSyncTimeout, _health.LastError);
+        throw _publisher.Fault?.Invoke() ?? new KubernetesApiUnavailableException(Key, _context.Options.InitialSyncTimeout, Volatile.Read(ref _health)?.LastError);
     }
 
     public bool TryAddSubscriber(Action<ServiceEndpointSnapshot> subscriber) => _subscribers.TryAdd(subscriber);
@@ -151,9 +188,10 @@ internal sealed class ServiceWatcher : IAsyncDisposable
     {
         var snapshot = Current;
         var shared = _scope.Shared()?.Watch;
-        var sinceContact = shared?.SinceLastContact ?? _health.SinceLastContact;
-        var failing = shared?.IsFailing ?? _health.IsFailing;
-        var lastError = shared is not null ? shared.LastError : _health.LastError;
+        var own = Volatile.Read(ref _health);
+        var sinceContact = shared?.SinceLastContact ?? OwnSinceLastContact;
+        var failing = shared?.IsFailing ?? own?.IsFailing ?? false;
+        var lastError = shared is not null ? shared.LastError : own?.LastError;
         var stale = failing && sinceContact > _context.Options.StaleAfter;
         return new ServiceWatcherStatus(
             Key,
@@ -207,7 +245,7 @@ internal sealed class ServiceWatcher : IAsyncDisposable
         }
     }
 
-    internal void OnSourceContact() => _health.RecordContact();
+    internal void OnSourceContact() => Health.RecordContact();
 
     internal void OnSourceFailure(IEndpointSource source, ResourceQuery query, Exception error)
     {
@@ -236,7 +274,7 @@ internal sealed class ServiceWatcher : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // One Service's failed build (node addresses, say) must not hold back the namespace's other Services.
-            _health.RecordBuildError(e);
+            Health.RecordBuildError(e);
         }
     }
 
@@ -254,7 +292,7 @@ internal sealed class ServiceWatcher : IAsyncDisposable
 
     private void RecordFailure(ResourceQuery query, Exception error)
     {
-        _health.RecordFailure(error);
+        Health.RecordFailure(error);
         if (_publisher.IsSynced)
         {
             return;
@@ -278,6 +316,9 @@ internal sealed class ServiceWatcher : IAsyncDisposable
 
     // ----- Building -----
 
+    /// <summary>What the sources build with (a value made per build, under the build turn; see <see cref="ServiceSnapshotBuilder"/>).</summary>
+    internal ServiceSnapshotBuilder CreateBuilder() => new(Key, _context, _publisher, _rejections);
+
     private async Task RebuildInBackgroundAsync()
     {
         try
@@ -291,7 +332,7 @@ internal sealed class ServiceWatcher : IAsyncDisposable
         catch (Exception e)
         {
             // The informers rebuild again on their next change; this one only unblocked a source.
-            _health.RecordBuildError(e);
+            Health.RecordBuildError(e);
         }
     }
 

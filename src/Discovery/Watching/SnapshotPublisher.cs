@@ -13,10 +13,16 @@ namespace Discovery.Internal;
 /// </remarks>
 internal sealed class SnapshotPublisher(ServiceKey key, WatcherContext context, SubscriberList subscribers)
 {
+    // What a synced watcher keeps as its initial outcome: one completed wait shared by all (completed, it never changes).
+    // A watcher's own wait (about 90 B with its task) is no use once the first snapshot has released it, and 10,000 synced
+    // watchers should not each keep one.
+    private static readonly TaskCompletionSource Synced = CreateCompleted();
+
     private ServiceEndpointSnapshot? _snapshot;
     private long _version;
     private volatile bool _synced;
-    // Completed by the first snapshot or a fault; replaced when a lookup finds a refusal fixed and retries (AccessRecheck).
+    // Completed by the first snapshot (then replaced by Synced) or a fault; replaced when a lookup finds a refusal fixed
+    // and retries (AccessRecheck).
     private volatile TaskCompletionSource _initialOutcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // A factory, not an instance: concurrent callers each get their own exception (a thrown instance's stack trace is mutated).
     private volatile Func<DiscoveryException>? _fault;
@@ -135,6 +141,7 @@ internal sealed class SnapshotPublisher(ServiceKey key, WatcherContext context, 
             _fault = null;
             DiscoveryLog.InitialSync(context.Logger, key.Namespace, key.Name, snapshot.Source, snapshot.UsableEndpoints.Length, snapshot.Endpoints.Length);
             _initialOutcome.TrySetResult();
+            _initialOutcome = Synced;
         }
         else
         {
@@ -176,6 +183,13 @@ internal sealed class SnapshotPublisher(ServiceKey key, WatcherContext context, 
         // Pairs with the exchange in Publish (see there).
         Interlocked.MemoryBarrier();
         Signal(Volatile.Read(ref _snapshot));
+    }
+
+    private static TaskCompletionSource CreateCompleted()
+    {
+        var completed = new TaskCompletionSource();
+        completed.SetResult();
+        return completed;
     }
 
     /// <summary>Marks a snapshot superseded and fires its change token; a consumer's failing callback is logged, never thrown here.</summary>

@@ -4,11 +4,13 @@ namespace Discovery.Internal;
 /// When a set of informers last heard from the API and whether they are failing (status, staleness, the snapshot-age
 /// gauge). Written by informer tasks on every contact or failure, read by status and by a failing first lookup.
 /// </summary>
-internal sealed class SourceHealth(TimeProvider timeProvider)
+/// <param name="timeProvider">The clock.</param>
+/// <param name="since">The timestamp contact is counted from until the first contact (when the informers started).</param>
+internal sealed class SourceHealth(TimeProvider timeProvider, long since)
 {
     // Guards the three fields below.
     private readonly object _lock = new();
-    private long _lastContact = timeProvider.GetTimestamp();
+    private long _lastContact = since;
     private bool _failing;
     private Exception? _lastError;
 

@@ -21,19 +21,16 @@ namespace Discovery.Internal;
 /// replaced by a new per-Service source, which builds nothing until it has synced, so readers keep the last snapshot.</item>
 /// </list>
 /// <para>Locks: <c>_gate</c> guards <c>_current</c>, <c>_pending</c> and <c>_started</c>. Order: the registry's lock (the
-/// registry calls in under it), then <c>_gate</c>, then a source's lock or the subscriber list's (read under it by
+/// registry calls in under it), then <c>_gate</c>, then a per-Service source's lock (read under it by
 /// <see cref="TryBeginMove"/>). It is never held while building, publishing, starting a source or calling the registry.</para>
+/// <para>A namespace source is the namespace watch's one shared instance (<see cref="NamespaceWatch.Source"/>): a watcher
+/// tells its namespace sources apart by their watch, and never joins the same watch twice.</para>
 /// </remarks>
-internal sealed class SourceScope(
-    ServiceWatcher watcher,
-    WatcherContext context,
-    NamespaceWatchRegistry? registry,
-    SubscriberList lifetime,
-    SnapshotPublisher publisher,
-    ServiceSnapshotBuilder builder,
-    string? podSelector,
-    CancellationToken stopping)
+internal sealed class SourceScope(ServiceWatcher watcher, CancellationToken stopping)
 {
+    // Everything else a scope needs (context, registry, pod selector, the published snapshot, whether the watcher stopped)
+    // is the watcher's and read from it: 10,000 watchers should not each carry a second copy. The stop is kept as a token
+    // because a per-Service source may be started (and linked to it) while the watcher is being disposed.
     private readonly object _gate = new();
     // The source serving now (null only before the start and between leaving a namespace watch and starting per Service).
     private IEndpointSource? _current;
@@ -85,7 +82,7 @@ internal sealed class SourceScope(
                 return (null, null);
             }
 
-            var build = await current.BuildAsync(builder, cancellationToken).ConfigureAwait(false);
+            var build = await current.BuildAsync(watcher.CreateBuilder(), cancellationToken).ConfigureAwait(false);
             if (build.NotServed && current is NamespaceSource shared)
             {
                 LeaveNamespace(shared);
@@ -102,6 +99,7 @@ internal sealed class SourceScope(
         }
 
         // Moving: build from the pending source; keep serving the current one's view until the two agree.
+        var builder = watcher.CreateBuilder();
         var next = await pending.BuildAsync(builder, cancellationToken).ConfigureAwait(false);
         if (next.NotServed)
         {
@@ -114,7 +112,7 @@ internal sealed class SourceScope(
             return (null, null);
         }
 
-        if (publisher.Current is not { } published || SnapshotContent.IsSame(published, built))
+        if (watcher.Current is not { } published || SnapshotContent.IsSame(published, built))
         {
             return TryPromote(pending, out var replaced) ? (built, replaced) : await BuildAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -133,7 +131,7 @@ internal sealed class SourceScope(
     {
         lock (_gate)
         {
-            _current = new NamespaceSource(watch);
+            _current = watch.Source;
         }
     }
 
@@ -146,13 +144,13 @@ internal sealed class SourceScope(
     {
         lock (_gate)
         {
-            if (lifetime.IsStopped || _pending is not null || _current is not PerServiceSource { CanMoveToNamespace: true }
-                || publisher.Current?.ServiceInfo is { HasSelector: false, IsExternalName: false })
+            if (watcher.IsRetired || _pending is not null || _current is not PerServiceSource { CanMoveToNamespace: true }
+                || watcher.Current?.ServiceInfo is { HasSelector: false, IsExternalName: false })
             {
                 return false;
             }
 
-            _pending = new NamespaceSource(watch);
+            _pending = watch.Source;
             return true;
         }
     }
@@ -185,7 +183,7 @@ internal sealed class SourceScope(
         bool startOwn;
         lock (_gate)
         {
-            if (lifetime.IsStopped)
+            if (watcher.IsRetired)
             {
                 return;
             }
@@ -206,7 +204,7 @@ internal sealed class SourceScope(
             }
         }
 
-        DiscoveryLog.WatchingPerService(context.Logger, watcher.Key.Namespace, watcher.Key.Name);
+        DiscoveryLog.WatchingPerService(watcher.Context.Logger, watcher.Key.Namespace, watcher.Key.Name);
         if (startOwn)
         {
             StartPerService();
@@ -216,7 +214,7 @@ internal sealed class SourceScope(
     /// <summary>The namespace watch cannot serve this Service (selectorless): leave it, and watch per Service.</summary>
     private void LeaveNamespace(NamespaceSource source)
     {
-        registry?.Leave(source.Watch, watcher);
+        watcher.Registry?.Leave(source.Watch, watcher);
         ReturnToPerService(source.Watch);
     }
 
@@ -226,12 +224,12 @@ internal sealed class SourceScope(
         PerServiceSource source;
         lock (_gate)
         {
-            if (lifetime.IsStopped || _current is not null)
+            if (watcher.IsRetired || _current is not null)
             {
                 return;
             }
 
-            source = new PerServiceSource(watcher, context, podSelector, stopping);
+            source = new PerServiceSource(watcher, watcher.Context, watcher.PodSelector, stopping);
             _current = source;
             (_started ??= []).Add(source);
         }
