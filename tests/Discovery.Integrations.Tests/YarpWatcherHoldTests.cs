@@ -85,12 +85,17 @@ public class YarpWatcherHoldTests
         var c = await cluster.StartPodAsync("alpaca-c");
         cluster.ApplyPod("alpaca-prod", c);
         cluster.SetReady("alpaca-prod", b, ready: false);
+        cluster.Emulator.ClearRequests();
         await cluster.Emulator.Faults.EndOutageAsync();
-        await Eventually.True(() =>
+        var recovered = await Eventually.UntilAsync(() =>
         {
             time.Advance(RecoveryStep);
             return proxy.AvailableIds().SequenceEqual([Id(a), Id(c)]);
-        }, "YARP sees pod c join and pod b leave once the API is back");
+        });
+        Assert.True(recovered, "YARP did not see pod c join and pod b leave within 30 s of the API's return. YARP: "
+            + string.Join(", ", proxy.AvailableIds()) + "; watcher: " + System.Text.Json.JsonSerializer.Serialize(resolver.GetWatcherStatuses())
+            + "; snapshot: " + (resolver.TryGetSnapshot(new ServiceKey("default", "alpaca-prod"), out var last) ? $"v{last.Version}, {last.UsableEndpoints.Length} usable, superseded {last.IsSuperseded}" : "none")
+            + "; API requests since: " + string.Join(" | ", cluster.Emulator.Requests.Select(r => r.Method + " " + r.PathAndQuery)));
         await Eventually.True(async () => await proxy.Client.GetStringAsync("/", Token) == "alpaca-c", "pod c gets requests");
     }
 }
