@@ -23,7 +23,7 @@ public class YarpResolverTests
         cluster.ApplyService("alpaca-prod", [a, b]);
         await using var proxy = await YarpProxy.StartAsync(cluster, Destination("http://alpaca-prod"));
 
-        Assert.Equal([Id(a), Id(b)], proxy.Destinations().Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { Id(a), Id(b) }.Order(StringComparer.Ordinal), proxy.Destinations().Keys.Order(StringComparer.Ordinal));
         var answers = new HashSet<string>();
         for (var i = 0; i < 6; i++)
         {
