@@ -27,7 +27,9 @@ public sealed class GrpcCluster : LoopbackCluster
 
                 // Outside a cluster the automatic mode would pick node ports; the servers here are the pods.
                 options.AddressMode = AddressMode.PodIP;
-                options.InitialSyncTimeout = TimeSpan.FromSeconds(5);
+                // Real time: a first sync (two lists through the stock client, JIT-compiled on first use) can take seconds on
+                // a loaded machine, and one that overran 5 s turned a test's typed error into KubernetesApiUnavailableException.
+                options.InitialSyncTimeout = TimeSpan.FromSeconds(30);
                 options.ReconnectMaxDelay = TimeSpan.FromSeconds(1);
                 discovery?.Invoke(options);
             });

@@ -34,7 +34,9 @@ public sealed class Cluster : LoopbackCluster
         {
             options.Namespace = "default";
             options.AddressMode = AddressMode.PodIP;
-            options.InitialSyncTimeout = TimeSpan.FromSeconds(10);
+            // Real time: a first sync (two lists through the stock client) can take seconds on a loaded machine, and one that
+            // overran turns a test's typed error (ServiceNotFound, NoReadyEndpoints) into KubernetesApiUnavailableException.
+            options.InitialSyncTimeout = TimeSpan.FromSeconds(30);
         });
     }
 

@@ -326,7 +326,12 @@ public class EmulatorIntegrationTests
             harness.Time,
             TimeSpan.FromMilliseconds(250));
         harness.Emulator.Faults.ResponseDelay = TimeSpan.Zero;
-        await Eventually.True(() => pending.IsCompleted, "the retried list syncs", harness.Time, TimeSpan.FromMilliseconds(250));
+
+        // The retried list runs over real loopback HTTP under the same 2 s timeout on the fake clock. At 250 ms per 5 ms
+        // poll it had ~40 ms of real time to answer, and a loaded machine missed that on every retry until the lookup gave
+        // up. Fake time now runs slower than real time: each retry gets seconds to answer, a list sent before the delay was
+        // lifted still times out, and the back-off (at most 1 s) still ends.
+        await Eventually.True(() => pending.IsCompleted, "the retried list syncs", harness.Time, TimeSpan.FromMilliseconds(2));
 
         Assert.Equal(Before, Usable(await pending));
         Assert.True(harness.Lists("services") >= 2, "the abandoned list was retried");

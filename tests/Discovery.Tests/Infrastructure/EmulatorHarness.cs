@@ -39,6 +39,10 @@ internal sealed class EmulatorHarness : IAsyncDisposable
             Namespace = Fixtures.Namespace,
             // Only real time with realTime: true, where a first sync on a loaded machine can take seconds.
             InitialSyncTimeout = TimeSpan.FromSeconds(30),
+            // On the fake clock, which tests move up to 100 times faster than real time (Eventually's 500 ms per 5 ms) while
+            // the resolver lists over real loopback HTTP: with the default 30 s a list slower than 0.3 s of real time (a
+            // loaded machine) timed out, again and again. The longest timeout allowed; a test of the timeout sets its own.
+            RequestTimeout = TimeSpan.FromMinutes(10),
             WatchTimeout = TimeSpan.FromSeconds(60),
             WatchGracePeriod = TimeSpan.FromSeconds(5),
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
